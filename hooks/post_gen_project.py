@@ -1,0 +1,82 @@
+"""Finish the bake: drop the files of options not chosen, bring in the CSV, lock, show next steps."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
+PROJECT = Path.cwd()
+
+
+def remove(*relative_paths):
+    for relative in relative_paths:
+        path = PROJECT / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def prune_options(answers):
+    tunnel = answers["tunnel"]
+    if tunnel != "ngrok":
+        remove("docs/tunnel-ngrok.md")
+    if tunnel != "cloudflared":
+        remove("docs/tunnel-cloudflared.md")
+    if answers["license"] == "Proprietary":
+        remove("LICENSE")
+    if not answers["dataset"].lower().endswith(".csv"):
+        remove("data")
+
+
+def bring_csv(answers):
+    """Copy the CSV named in the answers into data/, where mlops.toml expects it."""
+    dataset = answers["dataset"]
+    if not dataset.lower().endswith(".csv"):
+        return None
+    given = Path(dataset).expanduser()
+    source = given if given.is_absolute() else Path(answers["_output_dir"]) / given
+    target = PROJECT / "data" / Path(dataset.replace("\\", "/")).name
+    if source.is_file():
+        shutil.copyfile(source, target)
+        return None
+    return f"copy your CSV to data/{target.name} (it was not found at {source})"
+
+
+def lock():
+    """Pin exact versions with uv, so every machine installs the same environment."""
+    if shutil.which("uv") is None:
+        return "install uv, then run `uv lock` to pin the dependencies"
+    result = subprocess.run(["uv", "lock", "--quiet"], capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        return "`uv lock` failed here (offline?): run it once you are online"
+    return None
+
+
+def next_steps(answers, notes):
+    slug, label = answers["project_slug"], answers["runner_label"]
+    lines = [
+        f"Created {slug}.",
+        *(f"Note: {note}" for note in notes if note),
+        "Next steps:",
+        f"  cd {slug}",
+        "  uv sync                      # create the environment",
+        "  uv run mlops demo            # the whole lifecycle on a throw-away local server",
+        "  uv run pytest                # the project's tests",
+        "  git init && git add -A && git commit -m 'Initial commit'",
+        f"  then follow docs/central-pc.md: tracking server, tunnel, runner labelled '{label}'",
+    ]
+    print("\n".join(lines))
+
+
+def main():
+    prune_options(ANSWERS)
+    notes = [bring_csv(ANSWERS), lock()]
+    next_steps(ANSWERS, notes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

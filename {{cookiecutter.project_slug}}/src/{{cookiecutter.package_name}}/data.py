@@ -1,0 +1,99 @@
+"""Load the training data and cut the seeded holdout that every model is judged on.
+
+The split depends only on `[data]` in `mlops.toml`, so champion and challenger are always scored
+on exactly the same rows; the holdout's digest is recorded on each run to prove it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import mlflow.data
+import pandas as pd
+from mlflow.data.pandas_dataset import PandasDataset
+from sklearn import datasets as sk_datasets
+from sklearn.model_selection import train_test_split
+
+from .errors import BadInput
+from .settings import Settings
+
+BUNDLED = {
+    "breast_cancer": ("classification", sk_datasets.load_breast_cancer),
+    "wine": ("classification", sk_datasets.load_wine),
+    "iris": ("classification", sk_datasets.load_iris),
+    "digits": ("classification", sk_datasets.load_digits),
+    "diabetes": ("regression", sk_datasets.load_diabetes),
+}
+SKLEARN_PREFIX = "sklearn:"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train and holdout parts of one dataset, features and target kept apart."""
+
+    name: str
+    target: str
+    source: str | None
+    x_train: pd.DataFrame
+    x_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+
+    def dataset(self, part: str) -> PandasDataset:
+        """The `train` or `holdout` part as an MLflow dataset (its digest identifies the rows)."""
+        features, target = (
+            (self.x_train, self.y_train) if part == "train" else (self.x_test, self.y_test)
+        )
+        frame = features.assign(**{self.target: target})
+        return mlflow.data.from_pandas(
+            frame, targets=self.target, name=f"{self.name}-{part}", source=self.source
+        )
+
+    @cached_property
+    def holdout_digest(self) -> str:
+        return self.dataset("holdout").digest
+
+
+def load_frame(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
+    """(dataset name, frame with features and target, source path or None for bundled data)."""
+    source, target = settings.data.source, settings.data.target
+    if source.startswith(SKLEARN_PREFIX):
+        name = source.removeprefix(SKLEARN_PREFIX)
+        if name not in BUNDLED:
+            raise BadInput(f"[data] source: unknown bundled dataset {name!r} ({', '.join(BUNDLED)})")
+        if BUNDLED[name][0] != settings.task:
+            raise BadInput(f"[data] source: {name} is a {BUNDLED[name][0]} dataset")
+        frame = BUNDLED[name][1](as_frame=True).frame.rename(columns={"target": target})
+        return name, _floats(frame, target), None
+    path = settings.resolve(source)
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise BadInput(f"[data] source: {path} does not exist") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise BadInput(f"[data] source: {path} is not a readable CSV ({exc})") from None
+    if target not in frame.columns:
+        raise BadInput(f"[data] target: column {target!r} is not in {path.name}")
+    return path.stem, _floats(frame, target), str(path)
+
+
+def _floats(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Integer features become floats: MLflow's schema cannot express missing integers."""
+    ints = [c for c in frame.columns if c != target and pd.api.types.is_integer_dtype(frame[c])]
+    return frame.astype(dict.fromkeys(ints, "float64"))
+
+
+def load_split(settings: Settings) -> Split:
+    """The seeded split; stratified for classification so small classes reach the holdout."""
+    name, frame, source = load_frame(settings)
+    target = settings.data.target
+    features, labels = frame.drop(columns=[target]), frame[target]
+    x_train, x_test, y_train, y_test = train_test_split(
+        features,
+        labels,
+        test_size=settings.data.test_size,
+        random_state=settings.data.seed,
+        stratify=labels if settings.task == "classification" else None,
+    )
+    return Split(name, target, source, x_train, x_test, y_train, y_test)

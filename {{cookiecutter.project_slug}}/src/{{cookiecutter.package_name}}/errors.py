@@ -1,0 +1,28 @@
+"""Exceptions that carry their exit code, so `cli.py` maps every outcome in one place.
+
+Raise the class that says *why* a command stopped; the message is the one line the user sees.
+"""
+
+
+class MlopsError(Exception):
+    """Base class: an expected stop with a one-line explanation."""
+
+    exit_code = 4
+
+
+class GateRefused(MlopsError):
+    """A gate said no: an answer, not a crash (no candidate good enough, no improvement)."""
+
+    exit_code = 1
+
+
+class BadInput(MlopsError):
+    """Bad input, configuration or registry state: the user must change something."""
+
+    exit_code = 2
+
+
+class ServerUnavailable(MlopsError):
+    """The tracking server cannot be used: unreachable, timed out, 401 or 403."""
+
+    exit_code = 3

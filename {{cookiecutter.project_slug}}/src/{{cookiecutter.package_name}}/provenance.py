@@ -1,0 +1,72 @@
+"""Where a run comes from: git commit, branch, who, where, and the lock file's hash.
+
+These become run tags passed to `start_run`, so they cost no extra request.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+CANDIDATE_TAG = "mlops.candidate"
+HOLDOUT_DIGEST_TAG = "mlops.holdout_digest"
+
+
+def where() -> str:
+    """`colab`, `ci` or `local`: where the code runs."""
+    if "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ:
+        return "colab"
+    if os.environ.get("GITHUB_ACTIONS") == "true" or os.environ.get("CI") == "true":
+        return "ci"
+    return "local"
+
+
+def who() -> str:
+    """The tracking login if there is one (true on Colab, where the OS user is `root`)."""
+    return (
+        os.environ.get("MLFLOW_TRACKING_USERNAME")
+        or os.environ.get("GITHUB_ACTOR")
+        or _os_user()
+    )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() or "unknown"
+
+
+def lock_hash(root: Path) -> str:
+    lock = root / "uv.lock"
+    return hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none"
+
+
+def git_commit(root: Path) -> str:
+    return os.environ.get("GITHUB_SHA") or _git(root, "rev-parse", "HEAD")
+
+
+def run_tags(root: Path, kind: str = "train") -> dict[str, str]:
+    """Tags recorded on every run the project makes."""
+    return {
+        "mlflow.source.git.commit": git_commit(root),
+        "mlflow.source.git.branch": os.environ.get("GITHUB_REF_NAME")
+        or _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
+        "mlflow.user": who(),
+        "mlops.where": where(),
+        "mlops.uv_lock_sha256": lock_hash(root),
+        "mlops.kind": kind,
+    }

@@ -1,0 +1,164 @@
+"""Load and validate `mlops.toml`, the project's single settings file.
+
+Precedence: command-line flag > MLflow's own environment variables > `mlops.toml` > defaults.
+Credentials never live in the file: MLflow reads `MLFLOW_TRACKING_USERNAME` and
+`MLFLOW_TRACKING_PASSWORD` from the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import BadInput
+from .metrics import METRICS, Task
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 (e.g. an older Colab runtime)
+    import tomli as tomllib
+
+CONFIG_FILE = "mlops.toml"
+CONFIG_ENV = "MLOPS_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrackingSettings(_Section):
+    uri: str = "http://127.0.0.1:5000"
+    experiment: str = Field(min_length=1)
+
+
+class DataSettings(_Section):
+    source: str = Field(min_length=1, description="sklearn:<name> or a CSV path")
+    target: str = "target"
+    test_size: float = Field(default=0.25, gt=0, lt=1)
+    seed: int = 42
+
+
+class ModelSettings(_Section):
+    registered_name: str = Field(min_length=1)
+    estimator: str = Field(pattern=r"^sklearn\.[\w.]+\.\w+$")
+    params: dict[str, Any] = {}
+
+
+class MetricSettings(_Section):
+    primary: str
+    greater_is_better: bool
+
+
+class PromotionSettings(_Section):
+    min_value: float | None = None
+    min_improvement: float = Field(default=0.0, ge=0)
+    min_relative_improvement: float = Field(default=0.0, ge=0)
+    approvers: list[str] = []
+
+
+class TuneSettings(_Section):
+    method: Literal["grid", "random"] = "random"
+    trials: int = Field(default=20, ge=1, le=1000)
+    seed: int = 42
+    space: dict[str, Any] = {}
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=1, le=65535)
+    data_dir: str = ".mlops/server"
+    artifacts_dir: str = ".mlops/artifacts"
+    backup_dir: str = ".mlops/backups"
+    keep_backups: int = Field(default=7, ge=1)
+    workers: int = Field(default=1, ge=1, le=16)
+    auth_cache_ttl_seconds: int = Field(default=60, ge=0)
+    allowed_hosts: list[str] = []
+
+
+class TunnelSettings(_Section):
+    provider: Literal["ngrok", "cloudflared", "none"] = "none"
+    domain: str = ""
+
+
+class Settings(_Section):
+    """Everything `mlops.toml` holds, validated; `root` is the folder the file lives in."""
+
+    task: Task
+    tracking: TrackingSettings
+    data: DataSettings
+    model: ModelSettings
+    metric: MetricSettings
+    promotion: PromotionSettings = PromotionSettings()
+    tune: TuneSettings = TuneSettings()
+    server: ServerSettings = ServerSettings()
+    tunnel: TunnelSettings = TunnelSettings()
+    root: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _metric_fits_task(self) -> Settings:
+        metric = METRICS.get(self.metric.primary)
+        if metric is None or metric.task != self.task:
+            allowed = ", ".join(name for name, m in METRICS.items() if m.task == self.task)
+            raise ValueError(
+                f"[metric] primary = {self.metric.primary!r} is not a {self.task} metric "
+                f"(allowed: {allowed})"
+            )
+        if metric.greater_is_better != self.metric.greater_is_better:
+            raise ValueError(
+                f"[metric] greater_is_better must be {str(metric.greater_is_better).lower()} "
+                f"for {metric.name}"
+            )
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """A path from the file, relative to the folder of `mlops.toml`."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow's own `MLFLOW_TRACKING_URI` wins over the file."""
+        return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking.uri
+
+
+def find_config(start: Path | None = None) -> Path:
+    """`$MLOPS_CONFIG`, else the nearest `mlops.toml` from the working directory upwards."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder / CONFIG_FILE
+    raise BadInput(f"no {CONFIG_FILE} found in {here} or its parents (set {CONFIG_ENV})")
+
+
+def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> Settings:
+    """Read and validate the file; any problem becomes one `BadInput` line naming the key."""
+    path = path or find_config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from None
+    try:
+        settings = Settings.model_validate({**raw, "root": path.resolve().parent})
+    except ValidationError as exc:
+        raise BadInput(f"{path}: {_first_error(exc)}") from None
+    if tracking_uri:
+        settings = settings.model_copy(
+            update={"tracking": settings.tracking.model_copy(update={"uri": tracking_uri})}
+        )
+        os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    return settings
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

@@ -1,0 +1,98 @@
+"""Talking to the tracking server: fail fast on a dead tunnel, say clearly why a call failed.
+
+MLflow's defaults (7 retries, 120 s timeout, backoff factor 2) take minutes to report a dead
+server. The project sets tighter defaults (a dead server is reported within about 30 s); any
+`MLFLOW_HTTP_REQUEST_*` variable the user sets still wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import mlflow
+import requests
+from mlflow.exceptions import MlflowException
+
+from .errors import BadInput, ServerUnavailable
+from .settings import Settings
+
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    # pip_requirements are explicit and the lock hash is a run tag: no uv export per model
+    "MLFLOW_UV_AUTO_DETECT": "false",
+    "MLFLOW_LOG_UV_FILES": "false",
+}
+
+
+def connect(settings: Settings) -> str:
+    """Point MLflow at the configured server with the project's HTTP defaults; return the URI."""
+    for name, value in HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    uri = settings.tracking_uri
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def translate(exc: Exception, uri: str) -> Exception:
+    """The user-facing error for a failed server call, or `exc` itself when it is not one."""
+    if isinstance(exc, requests.exceptions.RequestException):
+        return ServerUnavailable(f"cannot reach the tracking server at {uri} ({type(exc).__name__})")
+    if not isinstance(exc, MlflowException):
+        return exc
+    code, message = exc.error_code, str(exc)
+    if code == "UNAUTHENTICATED" or "error code 401" in message:
+        return ServerUnavailable(
+            f"{uri} rejected the credentials (401): check MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD"
+        )
+    if code == "PERMISSION_DENIED" or "error code 403" in message:
+        hint = "the host is not in --allowed-hosts" if "Invalid Host" in message else (
+            "ask an admin for access (mlops server add-user --role ...)"
+        )
+        return ServerUnavailable(f"{uri} denied the request (403): {hint}")
+    if "failed with exception" in message or "Max retries exceeded" in message:
+        return ServerUnavailable(f"cannot reach the tracking server at {uri}: {_reason(message)}")
+    if code in {"TEMPORARILY_UNAVAILABLE", "ENDPOINT_NOT_FOUND"} or "error code 5" in message:
+        return ServerUnavailable(f"the tracking server at {uri} failed: {message.splitlines()[0]}")
+    return exc
+
+
+def _reason(message: str) -> str:
+    for hint in ("Connection refused", "timed out", "Name or service not known", "Read timed out"):
+        if hint in message:
+            return hint.lower()
+    return "no answer after retries"
+
+
+@contextmanager
+def server_errors(uri: str) -> Iterator[None]:
+    """Re-raise transport and auth failures as `ServerUnavailable` with one readable line."""
+    try:
+        yield
+    except (MlflowException, requests.exceptions.RequestException) as exc:
+        translated = translate(exc, uri)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+def experiment_id(name: str, create: bool) -> str:
+    """The experiment's id; created when missing and `create` is set (needs write access)."""
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            raise BadInput(f"experiment {name!r} is deleted on the server; restore or rename it")
+        return experiment.experiment_id
+    if not create:
+        raise BadInput(f"experiment {name!r} does not exist on the server: no runs yet")
+    return mlflow.create_experiment(name)
+
+
+def run_url(uri: str, experiment: str, run_id: str) -> str:
+    return f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}"
