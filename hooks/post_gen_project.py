@@ -1,4 +1,4 @@
-"""Finish the bake: drop the files of options not chosen, bring in the CSV, lock, show next steps."""
+"""Finish the bake: drop unchosen options, bring in the CSV, lock, show the next steps."""
 
 import json
 import shutil

@@ -33,7 +33,9 @@ PACKAGE = re.compile(r"^[a-z_][a-z0-9_]*$")
 OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,255}$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 COLUMN = re.compile(r"^[^\x00-\x1f\"\\]{1,200}$")
 
 
@@ -49,33 +51,57 @@ def check(condition, key, allowed):
 
 def check_names(a):
     check(a["project_name"].strip(), "project_name", "give a non-empty name")
-    check(SLUG.match(a["project_slug"]), "project_slug",
-          "use lowercase letters and digits, separated by single - or _, starting with a letter")
+    check(
+        SLUG.match(a["project_slug"]),
+        "project_slug",
+        "use lowercase letters and digits, separated by single - or _, starting with a letter",
+    )
     package = a["package_name"]
-    check(PACKAGE.match(package) and not keyword.iskeyword(package), "package_name",
-          "use a valid Python identifier in lowercase (letters, digits, _), not a keyword")
-    check(package not in RESERVED_PACKAGES, "package_name",
-          f"it would shadow a library or folder; avoid {', '.join(sorted(RESERVED_PACKAGES))}")
-    check(OWNER.match(a["github_owner"]), "github_owner",
-          "use a GitHub user or organisation name (letters, digits, single -, at most 39)")
+    check(
+        PACKAGE.match(package) and not keyword.iskeyword(package),
+        "package_name",
+        "use a valid Python identifier in lowercase (letters, digits, _), not a keyword",
+    )
+    check(
+        package not in RESERVED_PACKAGES,
+        "package_name",
+        f"it would shadow a library or folder; avoid {', '.join(sorted(RESERVED_PACKAGES))}",
+    )
+    check(
+        OWNER.match(a["github_owner"]),
+        "github_owner",
+        "use a GitHub user or organisation name (letters, digits, single -, at most 39)",
+    )
     check(a["author"].strip() and "\n" not in a["author"], "author", "give a non-empty single line")
     check("\n" not in a["description"], "description", "give a single line")
 
 
 def check_model(a):
     task = a["task"]
-    check(a["python_version"] in PYTHON_VERSIONS, "python_version",
-          f"allowed: {', '.join(PYTHON_VERSIONS)}")
+    check(
+        a["python_version"] in PYTHON_VERSIONS,
+        "python_version",
+        f"allowed: {', '.join(PYTHON_VERSIONS)}",
+    )
     check(task in TASKS, "task", f"allowed: {', '.join(TASKS)}")
     dataset = a["dataset"]
     if dataset.lower().endswith(".csv"):
-        check(COLUMN.match(a["target_column"]), "target_column",
-              "name the CSV column to predict (one line, no quotes or backslashes)")
+        check(
+            COLUMN.match(a["target_column"]),
+            "target_column",
+            "name the CSV column to predict (one line, no quotes or backslashes)",
+        )
     else:
-        check(dataset in DATASETS[task], "dataset",
-              f"for {task} use one of {', '.join(DATASETS[task])}, or a path ending in .csv")
-    check(a["primary_metric"] in METRICS[task], "primary_metric",
-          f"for {task} use one of {', '.join(METRICS[task])}")
+        check(
+            dataset in DATASETS[task],
+            "dataset",
+            f"for {task} use one of {', '.join(DATASETS[task])}, or a path ending in .csv",
+        )
+    check(
+        a["primary_metric"] in METRICS[task],
+        "primary_metric",
+        f"for {task} use one of {', '.join(METRICS[task])}",
+    )
     check_threshold(a)
 
 
@@ -97,25 +123,43 @@ def check_threshold(a):
 
 
 def check_tracking(a):
-    check(a["experiment_name"].strip() and "\n" not in a["experiment_name"], "experiment_name",
-          "give a non-empty single line")
-    check(MODEL_NAME.match(a["registered_model_name"]), "registered_model_name",
-          "use letters, digits, '.', '_', '-' or spaces (no '/', ':' or '@')")
+    check(
+        a["experiment_name"].strip() and "\n" not in a["experiment_name"],
+        "experiment_name",
+        "give a non-empty single line",
+    )
+    check(
+        MODEL_NAME.match(a["registered_model_name"]),
+        "registered_model_name",
+        "use letters, digits, '.', '_', '-' or spaces (no '/', ':' or '@')",
+    )
     uri = urlsplit(a["tracking_uri"])
-    check(uri.scheme in ("http", "https") and uri.hostname and not uri.query, "tracking_uri",
-          "give an http(s) URL such as http://127.0.0.1:5000")
-    check(not uri.username and not uri.password, "tracking_uri",
-          "never put credentials in the URL; they go in MLFLOW_TRACKING_USERNAME/PASSWORD")
+    check(
+        uri.scheme in ("http", "https") and uri.hostname and not uri.query,
+        "tracking_uri",
+        "give an http(s) URL such as http://127.0.0.1:5000",
+    )
+    check(
+        not uri.username and not uri.password,
+        "tracking_uri",
+        "never put credentials in the URL; they go in MLFLOW_TRACKING_USERNAME/PASSWORD",
+    )
     try:
         uri.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         raise BadAnswer("tracking_uri", "the port must be a number from 1 to 65535") from None
     check(a["tunnel"] in TUNNELS, "tunnel", f"allowed: {', '.join(TUNNELS)}")
     domain = a["tunnel_domain"]
-    check(not domain or HOSTNAME.match(domain), "tunnel_domain",
-          "give a bare host name such as team.ngrok-free.app (no https://), or leave it empty")
-    check(LABEL.match(a["runner_label"]) and a["runner_label"] != "self-hosted", "runner_label",
-          "use letters, digits, '.', '_' or '-' (and not 'self-hosted', which every runner has)")
+    check(
+        not domain or HOSTNAME.match(domain),
+        "tunnel_domain",
+        "give a bare host name such as team.ngrok-free.app (no https://), or leave it empty",
+    )
+    check(
+        LABEL.match(a["runner_label"]) and a["runner_label"] != "self-hosted",
+        "runner_label",
+        "use letters, digits, '.', '_' or '-' (and not 'self-hosted', which every runner has)",
+    )
     check(a["license"] in LICENSES, "license", f"allowed: {', '.join(LICENSES)}")
 
 

@@ -61,8 +61,13 @@ def cli(ctx: click.Context, config: Path | None, tracking_uri: str | None) -> No
 
 
 @cli.command()
-@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a model parameter from mlops.toml (repeatable).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a model parameter from mlops.toml (repeatable).",
+)
 @click.option("--run-name", help="Name of the run in the MLflow UI.")
 @pass_context
 def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> None:
@@ -146,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         path = _write_traceback()
-        click.echo(f"mlops: unexpected error: {type(exc).__name__}: {exc} (traceback: {path})",
-                   err=True)
+        click.echo(
+            f"mlops: unexpected error: {type(exc).__name__}: {exc} (traceback: {path})", err=True
+        )
         return UNEXPECTED
     return result if isinstance(result, int) else 0
 

@@ -61,7 +61,9 @@ def load_frame(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
     if source.startswith(SKLEARN_PREFIX):
         name = source.removeprefix(SKLEARN_PREFIX)
         if name not in BUNDLED:
-            raise BadInput(f"[data] source: unknown bundled dataset {name!r} ({', '.join(BUNDLED)})")
+            raise BadInput(
+                f"[data] source: unknown bundled dataset {name!r} ({', '.join(BUNDLED)})"
+            )
         if BUNDLED[name][0] != settings.task:
             raise BadInput(f"[data] source: {name} is a {BUNDLED[name][0]} dataset")
         frame = BUNDLED[name][1](as_frame=True).frame.rename(columns={"target": target})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
@@ -11,9 +10,9 @@ from sklearn.preprocessing import StandardScaler
 
 from .errors import BadInput
 
-if sys.version_info >= (3, 11):
+try:
     import tomllib
-else:  # pragma: no cover
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 

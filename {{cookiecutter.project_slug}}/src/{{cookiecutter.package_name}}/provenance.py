@@ -27,9 +27,7 @@ def where() -> str:
 def who() -> str:
     """The tracking login if there is one (true on Colab, where the OS user is `root`)."""
     return (
-        os.environ.get("MLFLOW_TRACKING_USERNAME")
-        or os.environ.get("GITHUB_ACTOR")
-        or _os_user()
+        os.environ.get("MLFLOW_TRACKING_USERNAME") or os.environ.get("GITHUB_ACTOR") or _os_user()
     )
 
 

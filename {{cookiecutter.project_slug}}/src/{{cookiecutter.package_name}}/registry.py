@@ -6,6 +6,7 @@ Aliases: `challenger` (best candidate so far), `champion` (in production),
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from mlflow import MlflowClient
@@ -71,8 +72,4 @@ def status(settings: Settings) -> str:
 
 
 def _when(millis: int | None) -> str:
-    import datetime as dt
-
-    if not millis:
-        return "-"
-    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(millis / 1000)) if millis else "-"

@@ -20,7 +20,9 @@ class Table:
             max(len(row[i]) for row in [self.headers, *self.rows]) for i in range(len(self.headers))
         ]
         lines = [self.headers, ["-" * width for width in widths], *self.rows]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in lines)
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines
+        )
 
     def markdown(self) -> str:
         lines = [self.headers, ["---"] * len(self.headers), *self.rows]

@@ -8,7 +8,6 @@ Credentials never live in the file: MLflow reads `MLFLOW_TRACKING_USERNAME` and
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import BadInput
 from .metrics import METRICS, Task
 
-if sys.version_info >= (3, 11):
+try:
     import tomllib
-else:  # pragma: no cover - Python 3.10 (e.g. an older Colab runtime)
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_FILE = "mlops.toml"

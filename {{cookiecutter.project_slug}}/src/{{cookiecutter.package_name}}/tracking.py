@@ -42,7 +42,9 @@ def connect(settings: Settings) -> str:
 def translate(exc: Exception, uri: str) -> Exception:
     """The user-facing error for a failed server call, or `exc` itself when it is not one."""
     if isinstance(exc, requests.exceptions.RequestException):
-        return ServerUnavailable(f"cannot reach the tracking server at {uri} ({type(exc).__name__})")
+        return ServerUnavailable(
+            f"cannot reach the tracking server at {uri} ({type(exc).__name__})"
+        )
     if not isinstance(exc, MlflowException):
         return exc
     code, message = exc.error_code, str(exc)
@@ -52,8 +54,10 @@ def translate(exc: Exception, uri: str) -> Exception:
             "MLFLOW_TRACKING_PASSWORD"
         )
     if code == "PERMISSION_DENIED" or "error code 403" in message:
-        hint = "the host is not in --allowed-hosts" if "Invalid Host" in message else (
-            "ask an admin for access (mlops server add-user --role ...)"
+        hint = (
+            "the host is not in --allowed-hosts"
+            if "Invalid Host" in message
+            else ("ask an admin for access (mlops server add-user --role ...)")
         )
         return ServerUnavailable(f"{uri} denied the request (403): {hint}")
     if "failed with exception" in message or "Max retries exceeded" in message:

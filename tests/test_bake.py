@@ -1,0 +1,136 @@
+"""Bakes of every option set: exact files, no template leftovers, clean code, true values."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+
+import pytest
+
+from .bakery import DEFAULTS, TEMPLATE_PROJECT, bake, leftovers, tool
+from .conftest import NAMED, OPTION_SETS
+
+OPTION_FILES = {
+    "docs/tunnel-ngrok.md": lambda a: a["tunnel"] == "ngrok",
+    "docs/tunnel-cloudflared.md": lambda a: a["tunnel"] == "cloudflared",
+    "LICENSE": lambda a: a["license"] != "Proprietary",
+    "data/README.md": lambda a: a["dataset"].endswith(".csv"),
+}
+
+
+def expected_files(answers: dict) -> set[str]:
+    """Every file of the template, named as rendered, minus the options not chosen."""
+    files = set()
+    for path in TEMPLATE_PROJECT.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            relative = path.relative_to(TEMPLATE_PROJECT).as_posix()
+            files.add(relative.replace("{{cookiecutter.package_name}}", answers["package_name"]))
+    files = {f for f in files if OPTION_FILES.get(f, lambda a: True)(answers)}
+    files.add("uv.lock")
+    if answers["dataset"].endswith(".csv"):
+        files.add("data/" + answers["dataset"].replace("\\", "/").rsplit("/", 1)[-1])
+    return files
+
+
+@pytest.mark.parametrize("option_set", OPTION_SETS)
+def test_the_bake_has_exactly_the_files_of_its_options(bakery, option_set):
+    bake_ = bakery(option_set)
+    assert bake_.files() == expected_files(bake_.answers)
+
+
+def test_the_answers_are_kept_without_local_paths(bakery):
+    bake_ = bakery("csv")
+    assert bake_.answers["project_slug"] == "churn"
+    assert not [key for key in bake_.answers if key.startswith("_")]
+    assert set(bake_.answers) == {k for k in DEFAULTS if not k.startswith("_")}
+
+
+@pytest.mark.parametrize("option_set", OPTION_SETS)
+def test_no_template_syntax_is_left(bakery, option_set):
+    assert leftovers(bakery(option_set)) == []
+
+
+@pytest.mark.parametrize("option_set", OPTION_SETS)
+def test_the_code_is_ruff_clean(bakery, option_set):
+    bake_ = bakery(option_set)
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([tool("ruff"), *args], cwd=bake_.path, capture_output=True,
+                                text=True)  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_answer_a_user_sees_is_rendered(bakery):
+    bake_ = bakery("named")
+    readme, toml = bake_.read("README.md"), bake_.read("mlops.toml")
+    assert bake_.path.name == "fraud-radar-x" and bake_.package == "fraud_radar_x"
+    assert NAMED["project_name"] in readme and NAMED["description"] in readme
+    assert NAMED["github_owner"] in readme
+    assert f'experiment = "{NAMED["experiment_name"]}"' in toml
+    assert f'registered_name = "{NAMED["registered_model_name"]}"' in toml
+    assert f'uri = "{NAMED["tracking_uri"]}"' in toml and "port = 5050" in toml
+    assert f'domain = "{NAMED["tunnel_domain"]}"' in toml
+    assert 'primary = "roc_auc"' in toml and "min_value = 0.9" in toml
+    pyproject = bake_.read("pyproject.toml")
+    assert 'name = "fraud-radar-x"' in pyproject and NAMED["author"] in pyproject
+    assert 'license = "Apache-2.0"' in pyproject and "Ada Lovelace" in bake_.read("LICENSE")
+
+
+def test_no_default_value_leaks_into_a_bake_with_other_answers(bakery):
+    bake_ = bakery("named")
+    defaults = ["Team Model", "team-model", "team_model", "my-team", "central-pc", "Your Name"]
+    patterns = {
+        value: re.compile(rf"(?<![\w./-]){re.escape(value)}(?![\w.-])") for value in defaults
+    }
+    for relative in bake_.files() - {"uv.lock"}:
+        text = bake_.read(relative)
+        for value, pattern in patterns.items():
+            assert not pattern.search(text), f"{value!r} hard-coded in {relative}"
+
+
+def test_python_version_sets_floor_target_and_matrix(bakery):
+    bake_ = bakery("no-tunnel")
+    assert 'requires-python = ">=3.10"' in bake_.read("pyproject.toml")
+    assert 'target-version = "py310"' in bake_.read("pyproject.toml")
+    assert '"3.10", "3.11", "3.12", "3.13"' in bake_.read(".github/workflows/ci.yml")
+    assert not (bake_.path / ".python-version").exists()
+
+
+def test_a_newer_floor_narrows_the_matrix(tmp_path):
+    bake_ = bake(tmp_path, python_version="3.13")
+    assert 'requires-python = ">=3.13"' in bake_.read("pyproject.toml")
+    assert 'python: ["3.13"]' in bake_.read(".github/workflows/ci.yml")
+    assert 'target-version = "py313"' in bake_.read("pyproject.toml")
+
+
+def test_regression_bake_uses_a_regression_dataset_and_metric(bakery):
+    toml = bakery("regression").read("mlops.toml")
+    assert 'source = "sklearn:diabetes"' in toml and 'primary = "r2"' in toml
+    assert "sklearn.linear_model.Ridge" in toml
+
+
+def test_the_csv_is_copied_where_the_settings_point(bakery):
+    bake_ = bakery("csv")
+    toml = bake_.read("mlops.toml")
+    assert 'source = "data/churn.csv"' in toml and 'target = "label"' in toml
+    assert bake_.read("data/churn.csv").startswith("a,b,c,label")
+
+
+def test_only_the_ngrok_bake_depends_on_pyngrok(bakery):
+    assert "pyngrok" in bakery("default").read("pyproject.toml")
+    assert "pyngrok" not in bakery("cloudflared").read("pyproject.toml")
+
+
+def test_the_server_extra_alone_brings_flask(bakery):
+    project = tomllib.loads(bakery("default").read("pyproject.toml"))["project"]
+    assert "mlflow>=3.17.2,<4" in project["dependencies"]
+    assert not [d for d in project["dependencies"] if "auth" in d or "flask" in d.lower()]
+    assert "mlflow[auth]>=3.17.2,<4" in project["optional-dependencies"]["server"]
+
+
+def test_the_lock_pins_one_mlflow_inside_the_tested_range(bakery):
+    lock = tomllib.loads(bakery("default").read("uv.lock"))
+    versions = {p["version"] for p in lock["package"] if p["name"] == "mlflow"}
+    assert len(versions) == 1
+    major, minor, patch = (int(part) for part in versions.pop().split(".")[:3])
+    assert (3, 17, 2) <= (major, minor, patch) < (4, 0, 0)

@@ -1,0 +1,62 @@
+"""Shared fixtures: the project's real settings, and a real basic-auth MLflow server.
+
+The server is started once per test session on a free 127.0.0.1 port, with the same code
+`mlops server start` uses, and stopped at the end. Each test gets its own experiment and
+registered model names, so tests never see each other's runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.server import LocalServer, ServerOptions, ServerPaths, free_port, prepare
+from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def with_changes(settings: Settings, **sections: dict) -> Settings:
+    """A copy of the settings with some keys of some sections replaced."""
+    update = {
+        name: getattr(settings, name).model_copy(update=values) for name, values in sections.items()
+    }
+    return settings.model_copy(update=update)
+
+
+@pytest.fixture(scope="session")
+def project_settings() -> Settings:
+    return load_settings(PROJECT_ROOT / "mlops.toml")
+
+
+@pytest.fixture(scope="session")
+def tracking_server(tmp_path_factory):
+    """A running `mlflow server --app-name basic-auth`; yields it with its admin password."""
+    root = tmp_path_factory.mktemp("server")
+    paths = ServerPaths(root / "data", root / "artifacts")
+    options = ServerOptions(port=free_port())
+    password, _ = prepare(paths, options)
+    with LocalServer(paths, options, password).start() as server:
+        yield server
+
+
+@pytest.fixture
+def as_admin(tracking_server, monkeypatch):
+    """MLflow's own variables pointing at the test server, as the admin."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", tracking_server.admin_password)
+    return tracking_server
+
+
+@pytest.fixture
+def settings(project_settings, tracking_server) -> Settings:
+    """The project's settings aimed at the test server, with names unique to this test."""
+    unique = uuid.uuid4().hex[:8]
+    return with_changes(
+        project_settings,
+        tracking={"uri": tracking_server.url, "experiment": f"test-{unique}"},
+        model={"registered_name": f"test-model-{unique}"},
+    )

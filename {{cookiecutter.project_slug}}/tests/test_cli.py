@@ -1,0 +1,85 @@
+"""The `mlops` command: every outcome is an exit code and, when non-zero, one line on stderr."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.server import free_port
+
+from .conftest import PROJECT_ROOT
+
+VERBS = [
+    "train", "tune", "upload-pending", "register-challenger", "promote", "rollback", "status",
+    "demo", "doctor", "tunnel", "serve",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def project_config(monkeypatch):
+    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help(verb, capsys):
+    assert main([verb, "--help"]) == 0
+    assert "Usage: mlops" in capsys.readouterr().out
+
+
+def test_an_unknown_parameter_is_bad_input(capsys, as_admin):
+    assert main(["train", "--set", "no_such_param=1"]) == 2
+    assert "unknown parameter 'no_such_param'" in one_line_error(capsys)
+
+
+def test_an_unknown_option_is_bad_input(capsys):
+    assert main(["train", "--no-such-option"]) == 2
+    assert "no such option" in one_line_error(capsys).lower()
+
+
+def test_a_malformed_config_is_bad_input(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mlops.toml").write_text("task = [", encoding="utf-8")
+    monkeypatch.setenv("MLOPS_CONFIG", str(tmp_path / "mlops.toml"))
+    assert main(["status"]) == 2
+    assert "not valid TOML" in one_line_error(capsys)
+
+
+def test_an_unreachable_server_is_reported_quickly(monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    assert main(["train"]) == 3
+    elapsed = time.monotonic() - started
+    assert "cannot reach the tracking server" in one_line_error(capsys)
+    assert elapsed < 60, "retries must not take MLflow's default minutes"
+
+
+def test_wrong_credentials_are_a_server_error(as_admin, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-the-password")
+    assert main(["train"]) == 3
+    assert "401" in one_line_error(capsys)
+
+
+def test_a_run_prints_its_id_and_link(as_admin, capsys, monkeypatch):
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "")
+    assert main(["train", "--run-name", "cli-run"]) == 0
+    out = capsys.readouterr().out
+    assert "run " in out and f"{as_admin.url}/#/experiments/" in out
+
+
+def test_an_unexpected_error_is_code_4_with_the_traceback_in_a_file(monkeypatch, capsys):
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "load_settings", explode)
+    assert main(["status"]) == 4
+    line = one_line_error(capsys)
+    assert "RuntimeError: boom" in line
+    path = line.rsplit("traceback: ", 1)[1].rstrip(")")
+    assert "Traceback" in Path(path).read_text(encoding="utf-8")

@@ -1,0 +1,23 @@
+import pytest
+
+from {{ cookiecutter.package_name }}.data import load_split
+from {{ cookiecutter.package_name }}.metrics import METRICS, evaluate, is_better
+from {{ cookiecutter.package_name }}.model import build_pipeline
+
+
+def test_every_metric_of_the_task_is_scored(project_settings):
+    split = load_split(project_settings)
+    model = build_pipeline(project_settings.model.estimator, project_settings.model.params, 0)
+    model.fit(split.x_train, split.y_train)
+    scores = evaluate(model, split.x_test, split.y_test, project_settings.task)
+    expected = {m.name for m in METRICS.values() if m.task == project_settings.task}
+    assert set(scores) == expected
+    assert all(isinstance(value, float) for value in scores.values())
+
+
+@pytest.mark.parametrize(
+    ("candidate", "reference", "greater", "better"),
+    [(0.9, 0.8, True, True), (0.8, 0.9, True, False), (1.0, 2.0, False, True), (1, 1, True, False)],
+)
+def test_is_better_respects_the_direction(candidate, reference, greater, better):
+    assert is_better(candidate, reference, greater) is better

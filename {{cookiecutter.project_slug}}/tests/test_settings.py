@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.settings import find_config, load_settings
+
+from .conftest import PROJECT_ROOT
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mlops.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def valid_text() -> str:
+    return (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+
+
+def test_the_shipped_file_is_valid(project_settings):
+    assert project_settings.tracking.experiment == "{{ cookiecutter.experiment_name }}"
+    assert project_settings.model.registered_name == "{{ cookiecutter.registered_model_name }}"
+    assert project_settings.metric.primary == "{{ cookiecutter.primary_metric }}"
+    assert project_settings.task == "{{ cookiecutter.task }}"
+
+
+def test_relative_paths_resolve_from_the_files_folder(tmp_path):
+    settings = load_settings(write(tmp_path, valid_text()))
+    assert settings.resolve("data/x.csv") == tmp_path / "data/x.csv"
+
+
+def test_environment_overrides_the_file_and_the_flag_overrides_both(tmp_path, monkeypatch):
+    path = write(tmp_path, valid_text())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    assert load_settings(path).tracking_uri == "http://127.0.0.1:5999"
+    assert load_settings(path, "http://127.0.0.1:6000").tracking_uri == "http://127.0.0.1:6000"
+
+
+def test_find_config_walks_up_and_honours_the_variable(tmp_path, monkeypatch):
+    path = write(tmp_path, valid_text())
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.delenv("MLOPS_CONFIG", raising=False)
+    assert find_config(tmp_path / "a" / "b") == path
+    monkeypatch.setenv("MLOPS_CONFIG", str(path))
+    assert find_config(Path("/")) == path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t + "\n[oops\n", "not valid TOML"),
+        (lambda t: t + "\n[promotion.extra]\nx = 1\n", "promotion.extra"),
+        (lambda t: t.replace("[tracking]", "[tracking]\nsurprise = 1"), "tracking.surprise"),
+        (lambda t: t.replace('primary = "', 'primary = "bogus_'), "is not a"),
+        (lambda t: t.replace("test_size = 0.25", "test_size = 2"), "data.test_size"),
+        (lambda t: t.replace("min_improvement = 0.0", "min_improvement = -1"), "min_improvement"),
+    ],
+)
+def test_a_malformed_file_is_one_clear_error(tmp_path, change, message):
+    with pytest.raises(BadInput, match=message) as caught:
+        load_settings(write(tmp_path, change(valid_text())))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    with pytest.raises(BadInput, match="not found"):
+        load_settings(tmp_path / "nope.toml")
