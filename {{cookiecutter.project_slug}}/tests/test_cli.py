@@ -13,7 +13,8 @@ from .conftest import PROJECT_ROOT
 
 VERBS = [
     "train", "tune", "upload-pending", "register-challenger", "promote", "rollback", "status",
-    "demo", "doctor", "tunnel", "serve",
+    "demo", "doctor", "tunnel", "serve", "server", "server start", "server add-user",
+    "server set-password", "server remove-user", "server backup", "server restore",
 ]  # fmt: skip
 
 
@@ -30,7 +31,7 @@ def one_line_error(capsys) -> str:
 
 @pytest.mark.parametrize("verb", VERBS)
 def test_every_verb_has_help(verb, capsys):
-    assert main([verb, "--help"]) == 0
+    assert main([*verb.split(), "--help"]) == 0
     assert "Usage: mlops" in capsys.readouterr().out
 
 

@@ -91,26 +91,171 @@ def status(ctx: Context) -> None:
     click.echo(registry_status(ctx.settings))
 
 
-def _not_yet(name: str, summary: str) -> click.Command:
-    @click.command(name=name, help=f"{summary} (not yet available).")
-    def command() -> None:
-        raise MlopsError(f"`mlops {name}` is not yet available in this version")
-
-    return command
+def _not_yet(verb: str) -> MlopsError:
+    return MlopsError(f"`mlops {verb}` is not yet available in this version")
 
 
-for _name, _summary in [
-    ("tune", "Search hyperparameters: one parent run, a child run per candidate"),
-    ("upload-pending", "Upload runs saved locally while the server was unreachable"),
-    ("register-challenger", "Register the best run as the 'challenger'"),
-    ("promote", "Move 'champion' to the challenger if the gates hold"),
-    ("rollback", "Put the previous champion back"),
-    ("demo", "Run the whole lifecycle on a local throw-away server"),
-    ("doctor", "Check config, server, credentials, permissions and tunnel"),
-    ("tunnel", "Publish the tracking server through the configured tunnel"),
-    ("serve", "Serve the champion model on 127.0.0.1"),
-]:
-    cli.add_command(_not_yet(_name, _summary))
+def read_password(prompt: str = "Password") -> str:
+    """From a hidden prompt on a terminal, else the first line of stdin; never from argv."""
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+# --- experiments (Colab, laptops) -------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--trials", type=click.IntRange(1), help="Number of candidates (default: [tune]).")
+@click.option("--method", type=click.Choice(["grid", "random"]), help="Search method.")
+@click.option("--run-name", help="Name of the parent run in the MLflow UI.")
+@pass_context
+def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | None) -> None:
+    """Search hyperparameters: one parent run, a child run per candidate, one model logged."""
+    raise _not_yet("tune")
+
+
+@cli.command(name="upload-pending")
+@pass_context
+def upload_pending(ctx: Context) -> None:
+    """Upload runs saved locally while the tracking server was unreachable."""
+    raise _not_yet("upload-pending")
+
+
+# --- the registry (GitHub Actions on the central PC, or by hand) ------------------------------
+
+
+@cli.command(name="register-challenger")
+@click.option("--dry-run", is_flag=True, help="Print the decision; change nothing.")
+@click.option("--newer-than-challenger", is_flag=True, help="Only runs newer than the challenger.")
+@click.option("--git-commit", help="Only runs made from this git commit.")
+@click.option("--min-value", type=float, help="Minimum the candidate must reach.")
+@pass_context
+def register_challenger(
+    ctx: Context,
+    dry_run: bool,
+    newer_than_challenger: bool,
+    git_commit: str | None,
+    min_value: float | None,
+) -> None:
+    """Register the best finished training run as the 'challenger'."""
+    raise _not_yet("register-challenger")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Evaluate and print the verdict; move nothing.")
+@pass_context
+def promote(ctx: Context, dry_run: bool) -> None:
+    """Move 'champion' to the challenger if every gate in [promotion] holds."""
+    raise _not_yet("promote")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print what would move; move nothing.")
+@pass_context
+def rollback(ctx: Context, dry_run: bool) -> None:
+    """Put the previous champion back."""
+    raise _not_yet("rollback")
+
+
+@cli.command()
+@click.option("--keep-server", is_flag=True, help="Leave the demo server running at the end.")
+@pass_context
+def demo(ctx: Context, keep_server: bool) -> None:
+    """Run the whole lifecycle on a local throw-away server (sqlite, basic-auth, 127.0.0.1)."""
+    raise _not_yet("demo")
+
+
+# --- the central PC ------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_context
+def doctor(ctx: Context) -> None:
+    """Check config, server, credentials, permissions, tunnel, allowed hosts and disk space."""
+    raise _not_yet("doctor")
+
+
+@cli.group()
+def server() -> None:
+    """Run and administer the team's tracking server (on the central PC)."""
+
+
+@server.command(name="start")
+@click.option("--host", help="Interface to listen on (default: [server] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: [server] port).")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="DBs and secrets (local disk).")
+@click.option("--artifacts-dir", type=click.Path(path_type=Path), help="Artifacts folder.")
+@pass_context
+def server_start(
+    ctx: Context,
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    artifacts_dir: Path | None,
+) -> None:
+    """Start `mlflow server --app-name basic-auth` in the foreground."""
+    raise _not_yet("server start")
+
+
+@server.command(name="add-user")
+@click.argument("name")
+@click.option(
+    "--role", type=click.Choice(["reader", "member", "ci"]), default="member", show_default=True
+)
+@pass_context
+def server_add_user(ctx: Context, name: str, role: str) -> None:
+    """Create a user (password from a prompt, or stdin) and grant the role's permissions."""
+    raise _not_yet("server add-user")
+
+
+@server.command(name="set-password")
+@click.argument("name")
+@pass_context
+def server_set_password(ctx: Context, name: str) -> None:
+    """Change a user's password (read from a prompt, or stdin)."""
+    raise _not_yet("server set-password")
+
+
+@server.command(name="remove-user")
+@click.argument("name")
+@pass_context
+def server_remove_user(ctx: Context, name: str) -> None:
+    """Delete a user and their permissions."""
+    raise _not_yet("server remove-user")
+
+
+@server.command(name="backup")
+@click.option("--to", "destination", type=click.Path(path_type=Path), help="Backup folder.")
+@click.option("--keep", type=click.IntRange(1), help="How many backups to keep (default: 7).")
+@pass_context
+def server_backup(ctx: Context, destination: Path | None, keep: int | None) -> None:
+    """Consistent online copy of the sqlite DBs (sqlite's backup API) into a folder."""
+    raise _not_yet("server backup")
+
+
+@server.command(name="restore")
+@click.argument("backup", type=click.Path(path_type=Path))
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where to restore.")
+@pass_context
+def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
+    """Restore a backup into the data dir; refuses while a server uses it."""
+    raise _not_yet("server restore")
+
+
+@cli.command()
+@pass_context
+def tunnel(ctx: Context) -> None:
+    """Publish the tracking server through the configured tunnel and check it from outside."""
+    raise _not_yet("tunnel")
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=5001, show_default=True)
+@pass_context
+def serve(ctx: Context, port: int) -> None:
+    """Serve models:/<name>@champion on 127.0.0.1 and check it with a smoke prediction."""
+    raise _not_yet("serve")
 
 
 def _quiet_libraries() -> None:
