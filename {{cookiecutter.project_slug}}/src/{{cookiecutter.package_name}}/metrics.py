@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sklearn import metrics as skm
 
 Task = Literal["classification", "regression"]
 
@@ -27,6 +26,19 @@ class Metric:
     @property
     def needs_proba(self) -> bool:
         return self.name in {"roc_auc", "log_loss"}
+
+
+class _LazySklearnMetrics:
+    """`sklearn.metrics`, imported on first use: settings validation (and so `mlops --help`,
+    `status`, ...) needs the metric table, not scikit-learn's ~3 s import."""
+
+    def __getattr__(self, name: str):
+        from sklearn import metrics
+
+        return getattr(metrics, name)
+
+
+skm = _LazySklearnMetrics()
 
 
 def _average(y_true) -> str:

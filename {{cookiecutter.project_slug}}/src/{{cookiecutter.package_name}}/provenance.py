@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 CANDIDATE_TAG = "mlops.candidate"
+HAS_MODEL_TAG = "mlops.has_model"
 HOLDOUT_DIGEST_TAG = "mlops.holdout_digest"
 
 
@@ -55,6 +56,14 @@ def lock_hash(root: Path) -> str:
 
 def git_commit(root: Path) -> str:
     return os.environ.get("GITHUB_SHA") or _git(root, "rev-parse", "HEAD")
+
+
+def workflow_run_url() -> str | None:
+    """The GitHub Actions run that is executing this code, if any."""
+    server, repo, run = (
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
 def run_tags(root: Path, kind: str = "train") -> dict[str, str]:

@@ -1,0 +1,82 @@
+"""Find the best candidate run with one server-side query.
+
+Only FINISHED runs tagged as training candidates that carry a logged model are eligible:
+evaluation runs, tune parents and tune children without a model are never picked. The query is
+bounded (`max_results=1`, ordered by the primary metric on the server): a growing experiment
+never means downloading every run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlflow
+from mlflow.entities import Run
+
+from .errors import BadInput
+from .provenance import CANDIDATE_TAG, HAS_MODEL_TAG
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class CandidateFilter:
+    """Optional narrowing of the search, from `register-challenger`'s flags."""
+
+    newer_than_ms: int | None = None
+    git_commit: str | None = None
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def filter_string(criteria: CandidateFilter, finished_only: bool = True) -> str:
+    clauses = [f"tags.`{CANDIDATE_TAG}` = 'true'", f"tags.`{HAS_MODEL_TAG}` = 'true'"]
+    if finished_only:
+        clauses.append("attributes.status = 'FINISHED'")
+    if criteria.newer_than_ms is not None:
+        clauses.append(f"attributes.start_time > {int(criteria.newer_than_ms)}")
+    if criteria.git_commit:
+        clauses.append(f"tags.`mlflow.source.git.commit` = {_quote(criteria.git_commit)}")
+    return " AND ".join(clauses)
+
+
+def order_by(settings: Settings) -> list[str]:
+    direction = "DESC" if settings.metric.greater_is_better else "ASC"
+    return [f"metrics.`{settings.metric.primary}` {direction}", "attributes.start_time DESC"]
+
+
+def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFilter) -> Run:
+    """The best eligible run; `BadInput` says why there is none (no runs, none finished...)."""
+    runs = mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=filter_string(criteria),
+        order_by=order_by(settings),
+        max_results=1,
+        output_format="list",
+    )
+    if runs:
+        best = runs[0]
+        if settings.metric.primary not in best.data.metrics:
+            raise BadInput(
+                f"metric {settings.metric.primary!r} is missing on the best candidate run "
+                f"{best.info.run_id}: log it on every training run"
+            )
+        return best
+    raise BadInput(_why_none(experiment_id, criteria))
+
+
+def _why_none(experiment_id: str, criteria: CandidateFilter) -> str:
+    """Tell "no runs at all" from "none finished" with one more bounded query."""
+    unfinished = mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=filter_string(criteria, finished_only=False),
+        max_results=1,
+        output_format="list",
+    )
+    narrowed = criteria != CandidateFilter()
+    if unfinished:
+        return "no finished candidate run with a model (the runs there failed or still run)"
+    if narrowed:
+        return "no candidate run matches the filters (--newer-than-challenger / --git-commit)"
+    return "no candidate runs with a model in the experiment yet: run `mlops train` first"

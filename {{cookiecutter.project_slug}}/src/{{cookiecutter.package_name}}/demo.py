@@ -1,0 +1,141 @@
+"""`mlops demo`: the whole lifecycle on a throw-away local server, in about a minute.
+
+A real `mlflow server --app-name basic-auth` (sqlite and artifacts under `.mlops/demo/`, a
+generated admin password kept 0600 there) on a free 127.0.0.1 port: train candidates, register
+the best as challenger, promote it, train a worse one and watch the gate refuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .candidates import CandidateFilter
+from .errors import BadInput
+from .promotion import promote
+from .registry import register_challenger, status
+from .server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, free_port, prepare
+from .settings import Settings
+from .train import train
+
+DEMO_DIR = ".mlops/demo"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Parameter values that give distinct candidates, the best one last (so that the worse
+    model trained afterwards is the only run newer than the challenger), and a worse model."""
+
+    param: str
+    candidates: tuple[float, ...]
+    worse: float
+
+
+PLANS = {
+    "LogisticRegression": Plan("C", (5.0, 0.05, 0.5), 0.002),
+    "Ridge": Plan("alpha", (0.3, 3.0, 30.0), 300.0),
+}
+
+
+@dataclass
+class DemoResult:
+    url: str
+    password_file: str
+    champion: str
+    refused: str
+    server: LocalServer
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def plan_for(settings: Settings) -> Plan:
+    estimator = settings.model.estimator.rsplit(".", 1)[-1]
+    if estimator not in PLANS:
+        raise BadInput(f"mlops demo knows {', '.join(PLANS)}; [model] estimator is {estimator}")
+    return PLANS[estimator]
+
+
+def start_server(settings: Settings) -> LocalServer:
+    folder = settings.resolve(DEMO_DIR)
+    shutil.rmtree(folder, ignore_errors=True)
+    paths = ServerPaths(folder / "server", folder / "artifacts")
+    options = ServerOptions(port=free_port())
+    password, _ = prepare(paths, options)
+    return LocalServer(paths, options, password).start()
+
+
+def demo(
+    settings: Settings, keep_server: bool = False, echo: Callable[[str], None] = print
+) -> DemoResult:
+    plan = plan_for(settings)
+    echo("Starting a local tracking server (sqlite, basic-auth) ...")
+    server = start_server(settings)
+    local = settings.model_copy(
+        update={"tracking": settings.tracking.model_copy(update={"uri": server.url})}
+    )
+    credentials = {
+        "MLFLOW_TRACKING_URI": server.url,
+        "MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME,
+        "MLFLOW_TRACKING_PASSWORD": server.admin_password,
+    }
+    try:
+        with _environment(credentials):
+            result = _lifecycle(local, plan, server, echo)
+    finally:
+        if not keep_server:
+            server.stop()
+    return result
+
+
+def _lifecycle(settings: Settings, plan: Plan, server: LocalServer, echo) -> DemoResult:
+    primary = settings.metric.primary
+    echo(f"\n1. Training {len(plan.candidates)} candidates ({plan.param} = {plan.candidates})")
+    for value in plan.candidates:
+        run = train(settings, {plan.param: value}, run_name=f"demo-{plan.param}-{value}")
+        echo(f"   run {run.run_id}: {primary} = {run.metrics[primary]:.4f}")
+    echo("\n2. register-challenger: the best finished run becomes 'challenger'")
+    echo("   " + register_challenger(settings).summary(settings))
+    echo("\n3. promote: the gates in [promotion] decide")
+    first = promote(settings)
+    echo(_indent(first.text()) + "\n   " + first.outcome)
+    echo(f"\n4. A worse candidate ({plan.param} = {plan.worse}) is registered as challenger")
+    train(settings, {plan.param: plan.worse}, run_name=f"demo-worse-{plan.param}-{plan.worse}")
+    registration = register_challenger(settings, CandidateFilter(), newer_than_challenger=True)
+    echo("   " + registration.summary(settings))
+    echo("\n5. promote again: the gate refuses it, nothing moves")
+    second = promote(settings)
+    echo(_indent(second.text()) + "\n   " + second.outcome)
+    echo("\n6. status\n" + _indent(status(settings)))
+    password_file = server.paths.admin_password_file
+    echo(f"\nUI: {server.url}  (login: {ADMIN_USERNAME}, password in {password_file})")
+    return DemoResult(server.url, str(password_file), first.outcome, second.outcome, server)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("   " + line for line in text.splitlines())
+
+
+def wait_for_interrupt(server: LocalServer) -> None:
+    """Keep the demo server in the foreground until Ctrl-C, then stop it."""
+    try:
+        if server.process is not None:
+            server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,0 +1,92 @@
+"""promote: both models re-scored on the same holdout, gated, aliases moved only on a pass."""
+
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.promotion import promote
+from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS, register_challenger
+from {{ cookiecutter.package_name }}.train import train
+
+from .conftest import with_changes
+
+
+def alias(settings, name):
+    try:
+        return MlflowClient().get_model_version_by_alias(settings.model.registered_name, name)
+    except Exception:
+        return None
+
+
+def challenger_from(settings, factor):
+    name, value = next(iter(settings.model.params.items()))
+    train(settings, {name: value * factor})
+    return register_challenger(settings, newer_than_challenger=True, min_value=None).version
+
+
+@pytest.fixture
+def gated(settings):
+    """Only the improvement gate, so any model can become the first champion."""
+    return with_changes(settings, promotion={"min_value": None, "min_improvement": 0.001})
+
+
+def test_the_first_promotion_moves_champion(gated, as_admin, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    version = challenger_from(gated, 1)
+    verdict = promote(gated)
+    assert verdict.passed and alias(gated, CHAMPION).version == version
+    tags = alias(gated, CHAMPION).tags
+    assert tags["mlops.promoted_by"] == "admin" and "mlops.promoted_at" in tags
+    assert f"mlops.promotion.{gated.metric.primary}" in tags
+    text = summary.read_text(encoding="utf-8")
+    assert "promoted" in text and f"| {gated.metric.primary} |" in text
+
+
+def test_a_worse_challenger_is_refused_and_nothing_moves(gated, as_admin):
+    champion = challenger_from(gated, 1)
+    promote(gated)
+    worse = challenger_from(gated, 0.0001)
+    verdict = promote(gated)
+    assert not verdict.passed and "min_improvement" in verdict.outcome
+    assert alias(gated, CHAMPION).version == champion
+    assert alias(gated, CHALLENGER).version == worse
+    assert alias(gated, PREVIOUS) is None
+
+
+def test_a_dry_run_moves_nothing(gated, as_admin):
+    challenger_from(gated, 1)
+    verdict = promote(gated, dry_run=True)
+    assert verdict.passed and "would become" in verdict.outcome
+    assert alias(gated, CHAMPION) is None
+
+
+def test_the_champion_itself_is_nothing_to_do(gated, as_admin):
+    challenger_from(gated, 1)
+    promote(gated)
+    assert "nothing to do" in promote(gated).outcome
+
+
+def test_no_challenger_is_bad_input(gated, as_admin):
+    with pytest.raises(BadInput, match="no challenger"):
+        promote(gated)
+
+
+def test_another_holdout_is_refused(gated, as_admin):
+    challenger_from(gated, 1)
+    moved = with_changes(gated, data={"seed": gated.data.seed + 1})
+    with pytest.raises(BadInput, match="scored on holdout"):
+        promote(moved)
+    assert alias(gated, CHAMPION) is None
+
+
+def test_only_approvers_may_promote_in_actions(gated, as_admin, monkeypatch):
+    challenger_from(gated, 1)
+    allowed = with_changes(gated, promotion={"approvers": ["alice"]})
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "mallory")
+    with pytest.raises(BadInput, match="mallory is not in"):
+        promote(allowed)
+    assert alias(gated, CHAMPION) is None
+    monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "alice")
+    assert promote(allowed).passed
