@@ -112,14 +112,28 @@ def read_password(prompt: str = "Password") -> str:
 @pass_context
 def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | None) -> None:
     """Search hyperparameters: one parent run, a child run per candidate, one model logged."""
-    raise _not_yet("tune")
+    from .tune import tune as run_tuning
+
+    result = run_tuning(ctx.settings, trials, method, run_name, progress=sys.stderr.isatty())
+    primary = ctx.settings.metric.primary
+    score = result.best.candidate.metrics[primary]
+    click.echo(f"tune {result.parent_run_id}: {len(result.trials)} trials, view it at {result.url}")
+    click.echo(f"best: trial {result.best.number} {result.best.searched}, {primary} = {score:.4f}")
+    click.echo(f"best run {result.best_run_id}, model {result.model_uri}")
 
 
 @cli.command(name="upload-pending")
 @pass_context
 def upload_pending(ctx: Context) -> None:
     """Upload runs saved locally while the tracking server was unreachable."""
-    raise _not_yet("upload-pending")
+    from .pending import pending_dir, upload_all
+
+    uploaded = upload_all(ctx.settings)
+    if not uploaded:
+        click.echo(f"nothing to upload in {pending_dir(ctx.settings)}")
+    for item in uploaded:
+        done = "was already on the server" if item.already_there else "uploaded"
+        click.echo(f"{item.folder.name} {done}: run {item.run_id}, view it at {item.url}")
 
 
 # --- the registry (GitHub Actions on the central PC, or by hand) ------------------------------

@@ -1,0 +1,197 @@
+"""Runs that could not reach the tracking server, kept on disk until `mlops upload-pending`.
+
+A dead tunnel must not cost the training: the fitted model, its params, metrics, tags and both
+datasets go into one folder per run (written to a temporary name, then renamed, so a folder is
+complete or absent). Uploading logs it as a normal candidate run, closes any run the failed
+attempt left RUNNING, and deletes the folder only once the server has everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import skops.io
+from mlflow import MlflowClient
+from mlflow.entities import RunStatus
+
+from . import tracking
+from .data import Split
+from .errors import BadInput
+from .provenance import HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
+from .runs import ATTEMPT_TAG, Candidate, log_candidate
+from .settings import Settings
+
+PENDING_ENV = "MLOPS_PENDING_DIR"
+DEFAULT_DIR = ".mlops/pending"
+RECORD, MODEL, TRAIN, HOLDOUT = "run.json", "model.skops", "train.parquet", "holdout.parquet"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """One saved run, read back and checked."""
+
+    folder: Path
+    experiment: str
+    run_name: str | None
+    tags: dict[str, str]
+    candidate: Candidate
+    split: Split
+
+    @property
+    def attempt(self) -> str:
+        return self.tags.get(ATTEMPT_TAG, "")
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    folder: Path
+    run_id: str
+    url: str
+    already_there: bool = False
+
+
+def pending_dir(settings: Settings) -> Path:
+    """`$MLOPS_PENDING_DIR` (e.g. a Google Drive folder on Colab), else `.mlops/pending`."""
+    return Path(os.environ.get(PENDING_ENV) or settings.resolve(DEFAULT_DIR))
+
+
+def save(
+    settings: Settings,
+    candidate: Candidate,
+    split: Split,
+    tags: dict[str, str],
+    run_name: str | None,
+) -> Path:
+    """Write everything the run would have logged; returns the folder."""
+    root = pending_dir(settings)
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    partial = root / f".{name}.partial"
+    partial.mkdir(parents=True)
+    record = {
+        "format": FORMAT,
+        "experiment": settings.tracking.experiment,
+        "run_name": run_name,
+        "tags": tags,
+        "params": {key: str(value) for key, value in candidate.params.items()},
+        "metrics": candidate.metrics,
+        "dataset": {"name": split.name, "target": split.target, "source": split.source},
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (partial / RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    skops.io.dump(candidate.pipeline, partial / MODEL)
+    _frame(split.x_train, split.y_train, split.target).to_parquet(partial / TRAIN)
+    _frame(split.x_test, split.y_test, split.target).to_parquet(partial / HOLDOUT)
+    return partial.rename(root / name)
+
+
+def _frame(features: pd.DataFrame, target: pd.Series, name: str) -> pd.DataFrame:
+    return features.assign(**{name: target})
+
+
+def saved_message(error: Exception, folder: Path) -> str:
+    """The one line a user reads when the server failed: what, where it is, what to do."""
+    return f"{error}; the run is saved in {folder}: upload it later with `mlops upload-pending`"
+
+
+def folders(settings: Settings) -> list[Path]:
+    """Saved runs, oldest first (half-written `.partial` folders are not runs)."""
+    root = pending_dir(settings)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def load(folder: Path) -> PendingRun:
+    """Read a saved run back; `BadInput` names the folder when it is damaged."""
+    try:
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        if record.get("format") != FORMAT:
+            raise ValueError(f"unknown format {record.get('format')!r}")
+        pipeline = skops.io.load(
+            folder / MODEL, trusted=skops.io.get_untrusted_types(file=folder / MODEL)
+        )
+        train, holdout = pd.read_parquet(folder / TRAIN), pd.read_parquet(folder / HOLDOUT)
+        dataset = record["dataset"]
+        target = dataset["target"]
+        split = Split(
+            dataset["name"],
+            target,
+            dataset["source"],
+            train.drop(columns=[target]),
+            holdout.drop(columns=[target]),
+            train[target],
+            holdout[target],
+        )
+        candidate = Candidate(pipeline, record["params"], record["metrics"])
+        tags, experiment, run_name = record["tags"], record["experiment"], record["run_name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"pending run {folder} is damaged ({exc}); move it away") from None
+    if tags.get(HOLDOUT_DIGEST_TAG) != split.holdout_digest:
+        raise BadInput(f"pending run {folder}: its holdout does not match its digest tag")
+    return PendingRun(folder, experiment, run_name, tags, candidate, split)
+
+
+def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
+    """Log one saved run as a normal candidate run, then delete its folder."""
+    experiment_id = tracking.experiment_id(saved.experiment, create=True)
+    finished = _close_leftovers(experiment_id, saved.attempt)
+    if finished:
+        run_id = finished
+    else:
+        tags = {**saved.tags, "mlops.uploaded_from": saved.folder.name}
+        run_id, _ = log_candidate(
+            saved.candidate,
+            saved.split,
+            settings,
+            tags,
+            experiment_id=experiment_id,
+            run_name=saved.run_name,
+        )
+    shutil.rmtree(saved.folder)
+    url = tracking.run_url(uri, experiment_id, run_id)
+    return Uploaded(saved.folder, run_id, url, already_there=bool(finished))
+
+
+def _close_leftovers(experiment_id: str, attempt: str) -> str | None:
+    """Mark FAILED the runs the failed attempt left RUNNING; return the id of a run of that
+    attempt that did finish with its model (then there is nothing left to upload)."""
+    if not attempt:
+        return None
+    runs = mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.`{ATTEMPT_TAG}` = '{attempt}'",
+        max_results=1000,
+        output_format="list",
+    )
+    client = MlflowClient()
+    for run in runs:
+        if run.info.status == "RUNNING":
+            client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))
+    done = [
+        run
+        for run in runs
+        if run.info.status == "FINISHED" and run.data.tags.get(HAS_MODEL_TAG) == "true"
+    ]
+    return done[0].info.run_id if done else None
+
+
+def upload_all(settings: Settings) -> list[Uploaded]:
+    """Upload every saved run, oldest first; stops at the first failure (the rest stay)."""
+    saved = [load(folder) for folder in folders(settings)]
+    if not saved:
+        return []
+    uri = tracking.connect(settings)
+    uploaded = []
+    with tracking.server_errors(uri):
+        for run in saved:
+            uploaded.append(upload(settings, run, uri))
+    return uploaded

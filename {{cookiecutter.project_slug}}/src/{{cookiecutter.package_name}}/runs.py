@@ -1,0 +1,146 @@
+"""Log a candidate into MLflow in as few HTTP requests as MLflow allows; never leave it RUNNING.
+
+Request economy (each request may cross a tunnel twice): tags go with `start_run`, params in
+one batch, both datasets in one `log_inputs`, the model with explicit pip requirements (no
+inference), and metrics last, after `log_model`, so they are linked to the model for free.
+A run that fails on the way is marked FAILED with one quick attempt, so `register-challenger`
+never picks it up and a dead tunnel is not waited for twice.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+import mlflow
+import mlflow.sklearn
+import requests
+import skops.io
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from sklearn.pipeline import Pipeline
+
+from .data import Split
+from .provenance import CANDIDATE_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, run_tags
+from .settings import Settings
+
+MODEL_NAME = "model"
+INPUT_EXAMPLE_ROWS = 5
+RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
+ATTEMPT_TAG = "mlops.attempt"
+"""Shared by every run of one `train` or `tune`: `upload-pending` finds what a dead tunnel left."""
+ONE_QUICK_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fitted pipeline with its parameters and holdout scores, not yet logged."""
+
+    pipeline: Pipeline
+    params: dict[str, object]
+    metrics: dict[str, float]
+
+
+def new_attempt() -> str:
+    return uuid.uuid4().hex
+
+
+def candidate_tags(
+    settings: Settings, split: Split, kind: str = "train", has_model: bool = True
+) -> dict[str, str]:
+    """Tags of a run `register-challenger` may pick: a candidate, scored on this holdout, and
+    (only when it will log one) carrying a model."""
+    tags = {
+        **run_tags(settings.root, kind=kind),
+        CANDIDATE_TAG: "true",
+        HOLDOUT_DIGEST_TAG: split.holdout_digest,
+        "mlops.estimator": settings.model.estimator,
+    }
+    if has_model:
+        tags[HAS_MODEL_TAG] = "true"
+    return tags
+
+
+def param_strings(params: dict[str, object]) -> dict[str, str]:
+    """Parameters as MLflow stores them (text), identical whichever call logs them."""
+    return {name: str(value) for name, value in params.items()}
+
+
+def pip_requirements() -> list[str]:
+    """The exact versions installed here (locked by uv), so MLflow infers nothing."""
+    pins = []
+    for name in RUNTIME_PACKAGES:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def log_model(pipeline: Pipeline, split: Split):
+    """Log the pipeline with signature and input example; returns MLflow's ModelInfo."""
+    example = split.x_train.head(INPUT_EXAMPLE_ROWS)
+    signature = infer_signature(example, pipeline.predict(example))
+    trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    return mlflow.sklearn.log_model(
+        pipeline,
+        name=MODEL_NAME,
+        signature=signature,
+        input_example=example,
+        pip_requirements=pip_requirements(),
+        skops_trusted_types=trusted or None,
+    )
+
+
+@contextmanager
+def logged_run(**start_run_args) -> Iterator[mlflow.ActiveRun]:
+    """`mlflow.start_run` that ends FINISHED, or FAILED when anything inside goes wrong."""
+    run = mlflow.start_run(**start_run_args)
+    try:
+        yield run
+    except BaseException:
+        end_failed()
+        raise
+    mlflow.end_run()
+
+
+def end_failed() -> None:
+    """Mark the active run FAILED with one quick attempt: after a failed call the server is
+    probably gone, and MLflow's retries would make the user wait a second time. A run left
+    RUNNING this way is closed by `upload-pending` (it carries the attempt tag)."""
+    saved = {name: os.environ.get(name) for name in ONE_QUICK_TRY}
+    os.environ.update(ONE_QUICK_TRY)
+    try:
+        mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+    except (MlflowException, requests.exceptions.RequestException):
+        pass
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def log_candidate(
+    candidate: Candidate, split: Split, settings: Settings, tags: dict[str, str], **run_args
+) -> tuple[str, str]:
+    """Log params, datasets, model and metrics into a new run; (run id, model URI).
+
+    `run_args` go to `mlflow.start_run` (experiment_id, run_name, nested...).
+    """
+    with logged_run(tags=tags, **run_args) as run:
+        mlflow.log_params(param_strings(candidate.params))
+        mlflow.log_inputs(
+            datasets=[split.dataset("train"), split.dataset("holdout")],
+            contexts=["training", "evaluation"],
+            tags_list=[{}, {}],
+        )
+        info = log_model(candidate.pipeline, split)
+        mlflow.log_metrics(candidate.metrics)
+    return run.info.run_id, info.model_uri

@@ -1,0 +1,329 @@
+"""`mlops tune`: a seeded search over `[tune.space]`, one parent run, a child run per candidate.
+
+Every candidate is fitted before any request is made, so the search is never lost to a dead
+tunnel. Then the runs are logged in as few requests as MLflow allows: per child, `start_run`
+with its tags, one `log_batch` holding params and metrics, `end_run` (3 requests); only the best
+candidate logs its model and datasets, in its own child run, which is what `register-challenger`
+picks. The parent is not a candidate: it records the search and the best result.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from tqdm.auto import tqdm
+
+from . import pending, tracking
+from .data import Split, load_split
+from .errors import BadInput, ServerUnavailable
+from .metrics import is_better
+from .model import check_params, estimator_class
+from .provenance import HAS_MODEL_TAG, run_tags
+from .runs import (
+    ATTEMPT_TAG,
+    Candidate,
+    candidate_tags,
+    log_candidate,
+    logged_run,
+    new_attempt,
+    param_strings,
+)
+from .settings import Settings
+from .train import fit_candidate
+
+RANGE_KEYS = {"low", "high", "log"}
+SIGNIFICANT_DIGITS = 6
+BEST_RUN_TAG = "mlops.best_run_id"
+TRIAL_TAG = "mlops.trial"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A list in `[tune.space]`: one of these values."""
+
+    values: tuple[Any, ...]
+
+    def sample(self, rng: random.Random) -> Any:
+        return rng.choice(self.values)
+
+    def grid(self, _points: int) -> list[Any]:
+        return list(self.values)
+
+    def __str__(self) -> str:
+        return f"choice{list(self.values)}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A table `{ low, high, log }`: integers when both ends are integers, else floats."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @property
+    def integer(self) -> bool:
+        return isinstance(self.low, int) and isinstance(self.high, int)
+
+    def sample(self, rng: random.Random) -> float | int:
+        if self.log:
+            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        else:
+            value = rng.uniform(self.low, self.high)
+        return self._tidy(value)
+
+    def grid(self, points: int) -> list[float | int]:
+        spaced = np.geomspace if self.log else np.linspace
+        values = [self._tidy(float(v)) for v in spaced(self.low, self.high, points)]
+        return list(dict.fromkeys(values))
+
+    def _tidy(self, value: float) -> float | int:
+        """Readable values in the UI; integers stay inside the range."""
+        if self.integer:
+            return min(max(round(value), int(self.low)), int(self.high))
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+    def __str__(self) -> str:
+        kind = "int" if self.integer else "float"
+        return f"{'log-' if self.log else ''}{kind}[{self.low}, {self.high}]"
+
+
+Dimension = Choices | Range
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    searched: dict[str, Any]
+    candidate: Candidate
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    parent_run_id: str
+    experiment_id: str
+    best: Trial
+    best_run_id: str
+    model_uri: str
+    trials: list[Trial]
+    url: str
+    best_url: str
+
+
+def parse_space(settings: Settings) -> dict[str, Dimension]:
+    """`[tune.space]` validated: every entry a list or a range, every name an estimator param."""
+    raw = settings.tune.space
+    if not raw:
+        raise BadInput("[tune.space] is empty: declare at least one parameter to search")
+    space = {name: _dimension(name, spec) for name, spec in raw.items()}
+    try:
+        check_params(estimator_class(settings.model.estimator), space)
+    except BadInput as exc:
+        raise BadInput(f"[tune.space] {exc}") from None
+    return space
+
+
+def _dimension(name: str, spec: Any) -> Dimension:
+    where = f"[tune.space] {name}"
+    if isinstance(spec, list):
+        if not spec:
+            raise BadInput(f"{where}: the list of choices is empty")
+        return Choices(tuple(spec))
+    if not isinstance(spec, dict):
+        raise BadInput(f"{where}: expected a list of choices or a table with low, high (and log)")
+    unknown, missing = set(spec) - RANGE_KEYS, {"low", "high"} - set(spec)
+    if unknown or missing:
+        problem = f"unknown key {sorted(unknown)[0]!r}" if unknown else "needs low and high"
+        raise BadInput(f"{where}: {problem} (a range has low, high and optionally log)")
+    low, high, log = spec["low"], spec["high"], spec.get("log", False)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+        raise BadInput(f"{where}: low and high must be numbers")
+    if not isinstance(log, bool):
+        raise BadInput(f"{where}: log must be true or false")
+    if not low < high:
+        raise BadInput(f"{where}: low ({low}) must be below high ({high})")
+    if log and low <= 0:
+        raise BadInput(f"{where}: log = true needs low > 0")
+    return Range(low, high, log)
+
+
+def plan(space: dict[str, Dimension], method: str, trials: int, seed: int) -> list[dict]:
+    """The parameter sets to try, in order; the same seed always gives the same plan."""
+    rng = random.Random(seed)
+    if method == "random":
+        return [{name: dim.sample(rng) for name, dim in space.items()} for _ in range(trials)]
+    return _grid(space, trials, rng)
+
+
+def _grid(space: dict[str, Dimension], trials: int, rng: random.Random) -> list[dict]:
+    """Every combination; ranges get as many points as fit in `trials`. A grid larger than
+    `trials` is thinned to a seeded sample of `trials` points, kept in grid order."""
+    ranges = sum(isinstance(dim, Range) for dim in space.values())
+    choices = math.prod(len(d.values) for d in space.values() if isinstance(d, Choices))
+    points = max(2, math.floor((trials / choices) ** (1 / ranges) + 1e-9)) if ranges else 0
+    axes = [dim.grid(points) for dim in space.values()]
+    combos = [dict(zip(space, combo, strict=True)) for combo in itertools.product(*axes)]
+    if len(combos) > trials:
+        keep = sorted(rng.sample(range(len(combos)), trials))
+        combos = [combos[i] for i in keep]
+    return combos
+
+
+def fit_trials(
+    settings: Settings, split: Split, combos: list[dict], progress: bool = True
+) -> list[Trial]:
+    """Fit and score every candidate locally (no request), with a progress bar."""
+    trials: list[Trial] = []
+    bar = tqdm(combos, desc="tune: fit", unit="trial", disable=not progress)
+    for number, searched in enumerate(bar, 1):
+        try:
+            candidate = fit_candidate(settings, split, searched)
+        except BadInput as exc:
+            raise BadInput(f"trial {number} {searched}: {exc}") from None
+        trials.append(Trial(number, searched, candidate))
+        best = pick_best(trials, settings)
+        bar.set_postfix({settings.metric.primary: f"{_score(best, settings):.4f}"})
+    return trials
+
+
+def _score(trial: Trial, settings: Settings) -> float:
+    return trial.candidate.metrics[settings.metric.primary]
+
+
+def pick_best(trials: list[Trial], settings: Settings) -> Trial:
+    """The best by the primary metric; the earliest wins a tie."""
+    best = trials[0]
+    for trial in trials[1:]:
+        if is_better(
+            _score(trial, settings), _score(best, settings), settings.metric.greater_is_better
+        ):
+            best = trial
+    return best
+
+
+def tune(
+    settings: Settings,
+    trials: int | None = None,
+    method: str | None = None,
+    run_name: str | None = None,
+    progress: bool = True,
+) -> TuneResult:
+    """Search, then log the parent and its children; a dead server saves the best run locally."""
+    method = method or settings.tune.method
+    space = parse_space(settings)
+    combos = plan(space, method, trials or settings.tune.trials, settings.tune.seed)
+    split = load_split(settings)
+    fitted = fit_trials(settings, split, combos, progress)
+    best = pick_best(fitted, settings)
+    tags = _Tags(settings, split, new_attempt())
+    uri = tracking.connect(settings)
+    try:
+        with tracking.server_errors(uri):
+            return _log(settings, split, space, fitted, best, method, run_name, tags, uri, progress)
+    except ServerUnavailable as exc:
+        folder = pending.save(
+            settings, best.candidate, split, tags.child(best, True), _child_name(best, fitted)
+        )
+        raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
+
+
+class _Tags:
+    """Tags of the parent and the children, computed once (provenance runs git)."""
+
+    def __init__(self, settings: Settings, split: Split, attempt: str):
+        self.parent = {**run_tags(settings.root, kind="tune"), ATTEMPT_TAG: attempt}
+        trial = candidate_tags(settings, split, kind="trial", has_model=False)
+        self._trial = {**trial, ATTEMPT_TAG: attempt}
+
+    def child(self, trial: Trial, has_model: bool) -> dict[str, str]:
+        model = {HAS_MODEL_TAG: "true"} if has_model else {}
+        return {**self._trial, TRIAL_TAG: str(trial.number), **model}
+
+
+def _child_name(trial: Trial, trials: list[Trial]) -> str:
+    return f"trial-{trial.number:0{len(str(len(trials)))}d}"
+
+
+def _log(
+    settings: Settings,
+    split: Split,
+    space: dict[str, Dimension],
+    trials: list[Trial],
+    best: Trial,
+    method: str,
+    run_name: str | None,
+    tags: _Tags,
+    uri: str,
+    progress: bool,
+) -> TuneResult:
+    experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
+    client = MlflowClient()
+    best_run_id = model_uri = ""
+    with logged_run(experiment_id=experiment_id, run_name=run_name, tags=tags.parent) as parent:
+        for trial in tqdm(trials, desc="tune: log", unit="run", disable=not progress):
+            name = _child_name(trial, trials)
+            if trial is best:
+                best_run_id, model_uri = log_candidate(
+                    trial.candidate,
+                    split,
+                    settings,
+                    tags.child(trial, True),
+                    experiment_id=experiment_id,
+                    nested=True,
+                    run_name=name,
+                )
+                continue
+            child_tags = tags.child(trial, False)
+            with logged_run(
+                experiment_id=experiment_id, nested=True, run_name=name, tags=child_tags
+            ) as child:
+                client.log_batch(
+                    child.info.run_id,
+                    metrics=_metrics(trial.candidate.metrics),
+                    params=_params(trial.candidate.params),
+                )
+        client.log_batch(
+            parent.info.run_id,
+            metrics=_metrics({f"best_{settings.metric.primary}": _score(best, settings)}),
+            params=_params(_search_params(settings, space, method, len(trials))),
+            tags=[RunTag(BEST_RUN_TAG, best_run_id)],
+        )
+    parent_id = parent.info.run_id
+    return TuneResult(
+        parent_run_id=parent_id,
+        experiment_id=experiment_id,
+        best=best,
+        best_run_id=best_run_id,
+        model_uri=model_uri,
+        trials=trials,
+        url=tracking.run_url(uri, experiment_id, parent_id),
+        best_url=tracking.run_url(uri, experiment_id, best_run_id),
+    )
+
+
+def _search_params(
+    settings: Settings, space: dict[str, Dimension], method: str, trials: int
+) -> dict[str, object]:
+    return {
+        "tune.method": method,
+        "tune.trials": trials,
+        "tune.seed": settings.tune.seed,
+        **{f"tune.space.{name}": str(dim) for name, dim in space.items()},
+    }
+
+
+def _metrics(values: dict[str, float]) -> list[Metric]:
+    now = int(time.time() * 1000)
+    return [Metric(name, float(value), now, 0) for name, value in values.items()]
+
+
+def _params(values: dict[str, object]) -> list[Param]:
+    return [Param(name, value) for name, value in param_strings(values).items()]

@@ -1,0 +1,158 @@
+"""A dead tunnel during `train`/`tune`: the run is kept on disk, then `mlops upload-pending`."""
+
+import json
+
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
+from {{ cookiecutter.package_name }}.pending import folders, load, upload_all
+from {{ cookiecutter.package_name }}.provenance import CANDIDATE_TAG, HAS_MODEL_TAG
+from {{ cookiecutter.package_name }}.runs import ATTEMPT_TAG
+from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.tune import tune
+
+from .conftest import PROJECT_ROOT
+from .http_proxy import Proxy
+
+
+@pytest.fixture(autouse=True)
+def pending_dir(tmp_path, monkeypatch):
+    """Saved runs go to a folder of this test; a failing call is not retried (fast tests)."""
+    folder = tmp_path / "pending"
+    monkeypatch.setenv("MLOPS_PENDING_DIR", str(folder))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    return folder
+
+
+@pytest.fixture
+def dead_server(monkeypatch) -> str:
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    return url
+
+
+def runs_of(settings, url):
+    client = MlflowClient(url)
+    experiment = client.get_experiment_by_name(settings.tracking.experiment)
+    return [] if experiment is None else client.search_runs([experiment.experiment_id])
+
+
+def assert_complete_candidate(run, settings) -> None:
+    """FINISHED, with params, metrics, tags, both datasets and a logged model."""
+    assert run.info.status == "FINISHED"
+    assert settings.metric.primary in run.data.metrics
+    assert set(settings.model.params) <= set(run.data.params)
+    assert run.data.tags[CANDIDATE_TAG] == "true" and run.data.tags[HAS_MODEL_TAG] == "true"
+    assert len(run.inputs.dataset_inputs) == 2
+    models = MlflowClient().search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+    )
+    assert len(models) == 1
+
+
+def test_a_dead_server_keeps_the_run_until_upload(settings, as_admin, dead_server, monkeypatch):
+    with pytest.raises(ServerUnavailable) as error:
+        train(settings, {}, run_name="offline")
+    message = str(error.value)
+    assert "cannot reach the tracking server" in message and "mlops upload-pending" in message
+    [folder] = folders(settings)
+    assert str(folder) in message
+    saved = load(folder)
+    assert saved.run_name == "offline" and saved.tags[HAS_MODEL_TAG] == "true"
+    assert runs_of(settings, as_admin.url) == []
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    [uploaded] = upload_all(settings)
+    assert not folder.exists() and folders(settings) == []
+    [run] = runs_of(settings, as_admin.url)
+    assert run.info.run_id == uploaded.run_id and run.info.run_name == "offline"
+    assert_complete_candidate(run, settings)
+    assert run.data.tags["mlops.uploaded_from"] == folder.name
+    assert run.data.metrics == saved.candidate.metrics
+
+
+def test_a_run_cut_off_midway_is_failed_and_uploaded_again(settings, as_admin, monkeypatch):
+    artifacts_down = lambda method, path, number: "mlflow-artifacts" in path  # noqa: E731
+    with Proxy(as_admin.url, fail=artifacts_down) as tunnel:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
+        with pytest.raises(ServerUnavailable):
+            train(settings, {})
+    [failed] = runs_of(settings, as_admin.url)
+    assert failed.info.status == "FAILED"
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    [uploaded] = upload_all(settings)
+    runs = {run.info.run_id: run for run in runs_of(settings, as_admin.url)}
+    assert set(runs) == {failed.info.run_id, uploaded.run_id}
+    assert_complete_candidate(runs[uploaded.run_id], settings)
+
+
+def gone_once_a_run_exists():
+    """A tunnel that dies right after the server created the run (nothing can end it)."""
+    created: list[int] = []
+
+    def rule(method: str, path: str, number: int) -> bool:
+        if created:
+            return True
+        if path.endswith("/runs/create"):
+            created.append(number)
+        return False
+
+    return rule
+
+
+def test_a_run_left_running_is_closed_by_the_upload(settings, as_admin, monkeypatch):
+    with Proxy(as_admin.url, fail=gone_once_a_run_exists()) as tunnel:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
+        with pytest.raises(ServerUnavailable):
+            train(settings, {})
+    [orphan] = runs_of(settings, as_admin.url)
+    assert orphan.info.status == "RUNNING"
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    [uploaded] = upload_all(settings)
+    client = MlflowClient(as_admin.url)
+    assert client.get_run(orphan.info.run_id).info.status == "FAILED"
+    assert client.get_run(uploaded.run_id).data.tags[ATTEMPT_TAG] == orphan.data.tags[ATTEMPT_TAG]
+
+
+def test_a_tune_without_server_keeps_its_best(settings, as_admin, dead_server, monkeypatch):
+    with pytest.raises(ServerUnavailable, match="upload-pending"):
+        tune(settings, trials=3, progress=False)
+    [folder] = folders(settings)
+    assert load(folder).tags["mlops.kind"] == "trial"
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    upload_all(settings)
+    [run] = runs_of(settings, as_admin.url)
+    assert_complete_candidate(run, settings)
+
+
+def test_the_commands_exit_3_then_0(as_admin, dead_server, monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    assert main(["train"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "upload-pending" in err
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    assert main(["upload-pending"]) == 0
+    out = capsys.readouterr().out
+    assert "uploaded" in out and f"{as_admin.url}/#/experiments/" in out
+    assert main(["upload-pending"]) == 0
+    assert "nothing to upload" in capsys.readouterr().out
+
+
+def test_a_damaged_folder_is_bad_input_and_stays(settings, pending_dir, capsys, monkeypatch):
+    damaged = pending_dir / "20240101-000000-abcdef"
+    damaged.mkdir(parents=True)
+    (damaged / "run.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
+    with pytest.raises(BadInput, match="damaged"):
+        upload_all(settings)
+    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    assert main(["upload-pending"]) == 2
+    assert "damaged" in capsys.readouterr().err
+    assert damaged.is_dir()

@@ -1,0 +1,129 @@
+"""`mlops tune`: seeded search, one parent, a child per trial, only the best child's model."""
+
+import re
+
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data import load_split
+from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.provenance import (
+    CANDIDATE_TAG,
+    HAS_MODEL_TAG,
+    HOLDOUT_DIGEST_TAG,
+)
+from {{ cookiecutter.package_name }}.tune import (
+    Choices,
+    Range,
+    fit_trials,
+    parse_space,
+    plan,
+    tune,
+)
+
+from .conftest import PROJECT_ROOT, with_changes
+
+PICKABLE = "tags.`mlops.candidate` = 'true' AND tags.`mlops.has_model` = 'true'"
+
+
+def searched_param(settings) -> str:
+    return next(iter(settings.tune.space))
+
+
+def test_a_tune_logs_a_parent_a_child_per_trial_and_one_model(settings, as_admin):
+    result = tune(settings, trials=4, progress=False)
+    client = MlflowClient(as_admin.url)
+    runs = {run.info.run_id: run for run in client.search_runs([result.experiment_id])}
+    assert len(runs) == 5 and {run.info.status for run in runs.values()} == {"FINISHED"}
+    parent = runs.pop(result.parent_run_id)
+    assert parent.data.tags["mlops.kind"] == "tune" and CANDIDATE_TAG not in parent.data.tags
+    assert parent.data.tags["mlops.best_run_id"] == result.best_run_id
+    assert parent.data.params["tune.trials"] == "4"
+    primary = settings.metric.primary
+    for child in runs.values():
+        assert child.data.tags["mlflow.parentRunId"] == result.parent_run_id
+        assert child.data.tags[CANDIDATE_TAG] == "true" and HOLDOUT_DIGEST_TAG in child.data.tags
+        assert searched_param(settings) in child.data.params and primary in child.data.metrics
+    best = max(runs.values(), key=lambda run: run.data.metrics[primary])
+    if not settings.metric.greater_is_better:
+        best = min(runs.values(), key=lambda run: run.data.metrics[primary])
+    assert best.info.run_id == result.best_run_id
+    assert parent.data.metrics[f"best_{primary}"] == best.data.metrics[primary]
+    with_model = [run for run in runs.values() if run.data.tags.get(HAS_MODEL_TAG) == "true"]
+    assert [run.info.run_id for run in with_model] == [result.best_run_id]
+    assert len(best.inputs.dataset_inputs) == 2
+    models = client.search_logged_models(experiment_ids=[result.experiment_id])
+    assert [model.source_run_id for model in models] == [result.best_run_id]
+    pickable = client.search_runs([result.experiment_id], filter_string=PICKABLE)
+    assert [run.info.run_id for run in pickable] == [result.best_run_id]
+
+
+def test_the_search_is_seeded(settings):
+    space = parse_space(settings)
+    first, again = plan(space, "random", 5, seed=7), plan(space, "random", 5, seed=7)
+    assert first == again and first != plan(space, "random", 5, seed=8)
+    split = load_split(settings)
+    scores = [
+        [trial.candidate.metrics for trial in fit_trials(settings, split, first, progress=False)]
+        for _ in range(2)
+    ]
+    assert scores[0] == scores[1]
+
+
+def test_a_grid_spreads_ranges_over_the_trials_and_keeps_every_choice():
+    space = {"a": Range(0.01, 100.0, log=True), "b": Choices(("x", "y"))}
+    combos = plan(space, "grid", 10, seed=0)
+    assert len(combos) == 10
+    assert sorted({c["a"] for c in combos}) == [0.01, 0.1, 1.0, 10.0, 100.0]
+    assert {c["b"] for c in combos} == {"x", "y"}
+    assert len(plan(space, "grid", 5, seed=0)) == 4  # 2 points x 2 choices: never above trials
+    wider = {**space, "b": Choices(("x", "y", "z"))}
+    thinned = plan(wider, "grid", 5, seed=0)  # 6 combinations, thinned to a seeded 5
+    assert len(thinned) == 5 and plan(wider, "grid", 5, seed=0) == thinned
+
+
+def test_integer_ranges_stay_integers_inside_the_range():
+    combos = plan({"n": Range(2, 9)}, "random", 50, seed=1)
+    assert all(isinstance(c["n"], int) and 2 <= c["n"] <= 9 for c in combos)
+    assert [c["n"] for c in plan({"n": Range(2, 9)}, "grid", 20, seed=1)] == list(range(2, 10))
+
+
+BAD_SPACES = {
+    "empty": ({}, "is empty"),
+    "no choices": ({"P": []}, "list of choices is empty"),
+    "a scalar": ({"P": 1.0}, "expected a list of choices"),
+    "no high": ({"P": {"low": 1}}, "needs low and high"),
+    "unknown key": ({"P": {"low": 1, "high": 2, "step": 1}}, "unknown key 'step'"),
+    "reversed": ({"P": {"low": 2.0, "high": 1.0}}, "must be below high"),
+    "log from zero": ({"P": {"low": 0.0, "high": 1.0, "log": True}}, "needs low > 0"),
+    "text bounds": ({"P": {"low": "a", "high": "b"}}, "must be numbers"),
+    "unknown param": ({"no_such_param": [1, 2]}, "unknown parameter 'no_such_param'"),
+}
+
+
+@pytest.mark.parametrize("space, message", BAD_SPACES.values(), ids=BAD_SPACES)
+def test_a_bad_space_is_bad_input(settings, space, message):
+    param = searched_param(settings)
+    space = {(param if name == "P" else name): spec for name, spec in space.items()}
+    with pytest.raises(BadInput, match=re.escape(message)) as error:
+        tune(with_changes(settings, tune={"space": space}), trials=2, progress=False)
+    assert error.value.exit_code == 2 and str(error.value).startswith("[tune.space]")
+
+
+def test_the_command_exits_2_on_a_bad_space(tmp_path, monkeypatch, capsys):
+    text = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+    config = tmp_path / "mlops.toml"
+    config.write_text(re.sub(r"\[tune\.space\][^\[]*", "[tune.space]\nnope = []\n\n", text))
+    monkeypatch.setenv("MLOPS_CONFIG", str(config))
+    assert main(["tune", "--trials", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "[tune.space] nope" in err
+
+
+def test_the_command_prints_the_parent_and_the_best_run(as_admin, monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    assert main(["tune", "--trials", "2", "--method", "grid", "--run-name", "cli-tune"]) == 0
+    out = capsys.readouterr().out
+    assert "2 trials" in out and f"{as_admin.url}/#/experiments/" in out
+    assert "best run " in out and "models:/m-" in out
