@@ -12,24 +12,34 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from .errors import BadInput, ServerUnavailable
+from .lock import DataDirLock, is_locked
 from .settings import Settings
 
 ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_ENV = "MLFLOW_AUTH_ADMIN_PASSWORD"
 MIN_PASSWORD_LENGTH = 12
-LOCAL_HOSTS = ("localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[::1]:*")
+# fnmatch patterns: "[" opens a character class, so IPv6's bracket is written "[[]"
+LOCAL_HOSTS = ("localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[[]::1]:*")
+# Listening on every interface (a LAN or VPN): accept the private address ranges, as MLflow's
+# own defaults do
+PRIVATE_HOSTS = ("10.*", "192.168.*", *(f"172.{n}.*" for n in range(16, 32)))
 STARTUP_TIMEOUT_S = 90
 
 
@@ -96,9 +106,16 @@ def write_secret(path: Path, value: str) -> None:
     os.chmod(path, 0o600)
 
 
+def read_secret(path: Path) -> str:
+    value = path.read_text(encoding="utf-8").strip()
+    if not value:
+        raise BadInput(f"{path} is empty: delete it to generate a new one, or write the secret")
+    return value
+
+
 def _read_or_create(path: Path, make) -> tuple[str, bool]:
     if path.is_file():
-        return path.read_text(encoding="utf-8").strip(), False
+        return read_secret(path), False
     value = make()
     write_secret(path, value)
     return value, True
@@ -115,12 +132,29 @@ def prepare_data_dir(paths: ServerPaths) -> None:
     os.chmod(paths.data_dir, 0o700)
 
 
+def given_admin_password() -> str | None:
+    """`$MLFLOW_AUTH_ADMIN_PASSWORD` when set; empty or short is refused, never defaulted."""
+    given = os.environ.get(ADMIN_PASSWORD_ENV)
+    if given is None:
+        return None
+    return check_password(given, f"admin password ({ADMIN_PASSWORD_ENV})")
+
+
 def admin_password(paths: ServerPaths) -> tuple[str, bool]:
-    """(password, created now): from the file, else `$MLFLOW_AUTH_ADMIN_PASSWORD`, else new."""
+    """(password, generated now): the stored file, else `$MLFLOW_AUTH_ADMIN_PASSWORD`, else new.
+
+    MLflow uses the password only to create the admin in an empty auth DB, so an existing
+    auth DB without the file (e.g. after a restore) needs the admin's current password given.
+    """
+    given = given_admin_password()
     if paths.admin_password_file.is_file():
-        return paths.admin_password_file.read_text(encoding="utf-8").strip(), False
-    if "MLFLOW_AUTH_ADMIN_PASSWORD" in os.environ:
-        given = check_password(os.environ["MLFLOW_AUTH_ADMIN_PASSWORD"], "admin password")
+        return read_secret(paths.admin_password_file), False
+    if given is None and paths.auth_db.exists():
+        raise BadInput(
+            f"{paths.auth_db} exists but {paths.admin_password_file.name} does not: set "
+            f"{ADMIN_PASSWORD_ENV} to the admin's current password for this start"
+        )
+    if given is not None:
         write_secret(paths.admin_password_file, given)
         return given, False
     return _read_or_create(paths.admin_password_file, lambda: secrets.token_urlsafe(18))
@@ -139,12 +173,19 @@ def write_auth_ini(paths: ServerPaths, options: ServerOptions) -> None:
     )
 
 
+def host_of(domain: str) -> str:
+    """`https://team.ngrok-free.app/` or `team.ngrok-free.app`: the Host header clients send."""
+    return domain.strip().split("://", 1)[-1].split("/", 1)[0]
+
+
 def allowed_hosts(options: ServerOptions, tunnel_domain: str = "") -> list[str]:
     """The flag replaces MLflow's defaults: always keep the local names, add the tunnel's."""
     hosts = [*LOCAL_HOSTS, *options.allowed_hosts]
-    if tunnel_domain:
-        hosts.append(tunnel_domain)
-    if options.host not in ("127.0.0.1", "localhost", "0.0.0.0", "::"):
+    if host_of(tunnel_domain):
+        hosts.append(host_of(tunnel_domain))
+    if options.host in ("0.0.0.0", "::"):
+        hosts += PRIVATE_HOSTS
+    elif options.host not in ("127.0.0.1", "localhost"):
         hosts += [options.host, f"{options.host}:*"]
     return list(dict.fromkeys(hosts))
 
@@ -202,13 +243,18 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = STARTUP_T
 
 @dataclass
 class LocalServer:
-    """A running server process; a context manager that stops it (and its workers) on exit."""
+    """A running server process; a context manager that stops it (and its workers) on exit.
+
+    It holds the data dir's lock while it runs: a second server, or a restore, on the same
+    data dir is refused.
+    """
 
     paths: ServerPaths
     options: ServerOptions
     admin_password: str
     process: subprocess.Popen | None = None
     log_file: Path | None = None
+    lock: DataDirLock | None = None
 
     @property
     def url(self) -> str:
@@ -217,6 +263,17 @@ class LocalServer:
     def start(self, tunnel_domain: str = "", foreground: bool = False) -> LocalServer:
         if port_in_use(self.options.host, self.options.port):
             raise BadInput(f"port {self.options.port} is already in use (choose --port)")
+        self.lock = DataDirLock(self.paths.data_dir, f"mlflow server on port {self.options.port}")
+        self.lock.acquire()
+        try:
+            self._spawn(tunnel_domain, foreground)
+            wait_healthy(self.url, self.process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, tunnel_domain: str, foreground: bool) -> None:
         args = command(self.paths, self.options, tunnel_domain)
         env = environment(self.paths, self.admin_password)
         output = None
@@ -227,22 +284,15 @@ class LocalServer:
             args, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
             start_new_session=True,
         )  # fmt: skip
-        try:
-            wait_healthy(self.url, self.process)
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
         try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            if self.process is not None and self.process.poll() is None:
+                terminate_tree(self.process)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
 
     def __enter__(self) -> LocalServer:
         return self
@@ -251,9 +301,168 @@ class LocalServer:
         self.stop()
 
 
-def prepare(settings_or_paths: ServerPaths, options: ServerOptions) -> tuple[str, bool]:
-    """Create folders, secret key, admin password and auth config; (admin password, created)."""
-    prepare_data_dir(settings_or_paths)
-    password, created = admin_password(settings_or_paths)
-    write_auth_ini(settings_or_paths, options)
+def terminate_tree(process: subprocess.Popen) -> None:
+    """MLflow runs uvicorn in child processes: stop the whole group, not just the parent."""
+    if os.name == "nt":  # pragma: no cover - Windows has no process groups to signal
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True)
+        process.wait()
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def prepare(paths: ServerPaths, options: ServerOptions) -> tuple[str, bool]:
+    """Create folders, secret key, admin password and auth config; (admin password, generated).
+
+    The given admin password is checked before anything is written.
+    """
+    given_admin_password()
+    prepare_data_dir(paths)
+    password, created = admin_password(paths)
+    write_auth_ini(paths, options)
     return password, created
+
+
+# --- the schema of an existing backend DB -------------------------------------------------------
+
+
+def schema_problem(db: Path) -> str | None:
+    """Why MLflow would refuse this sqlite DB's schema, or None (also when it cannot tell).
+
+    MLflow upgrades an empty DB itself but refuses one made by another version with a long
+    traceback; say it in one line, with the fix, before starting anything.
+    """
+    found = _schema_revision(db) if db.is_file() else None
+    revisions = known_revisions() if found else None
+    if not revisions or found == revisions[0]:
+        return None
+    head = revisions[0]
+    if found in revisions:
+        return (
+            f"{db} has an out-of-date database schema (found {found}, this MLflow expects "
+            f"{head}): back it up (mlops server backup), then run "
+            f"`uv run mlflow db upgrade sqlite:///{db.as_posix()}`"
+        )
+    return (
+        f"{db} was made by a newer MLflow (schema {found} is unknown here): install that "
+        "MLflow version (uv lock --upgrade-package mlflow)"
+    )
+
+
+def _schema_revision(db: Path) -> str | None:
+    with closing(sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)) as connection:
+        try:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+    return row[0] if row else None
+
+
+def known_revisions() -> list[str] | None:
+    """MLflow's migration revisions, newest first (None if this MLflow keeps them elsewhere)."""
+    spec = importlib.util.find_spec("mlflow")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(spec.submodule_search_locations[0]) / "store" / "db_migrations"
+    if not (folder / "versions").is_dir():
+        return None
+    from alembic.script import ScriptDirectory
+
+    return [revision.revision for revision in ScriptDirectory(str(folder)).walk_revisions()]
+
+
+# --- mlops server start -----------------------------------------------------------------------
+
+
+def options_from_settings(
+    settings: Settings, host: str | None = None, port: int | None = None
+) -> ServerOptions:
+    server = settings.server
+    return ServerOptions(
+        host=host or server.host,
+        port=port or server.port,
+        workers=server.workers,
+        auth_cache_ttl_seconds=server.auth_cache_ttl_seconds,
+        allowed_hosts=tuple(server.allowed_hosts),
+    )
+
+
+def admin_url(settings: Settings) -> str:
+    """Where the admin commands reach the server: on this PC, from `[server]`."""
+    return options_from_settings(settings).url
+
+
+class Terminated(Exception):
+    """SIGTERM (systemd, NSSM, kill): stop the server as cleanly as on Ctrl-C."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    def handler(_signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_uninterrupted(server: LocalServer) -> None:
+    """A second Ctrl-C while the workers shut down must not leave them running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        server.stop()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def check_startable(paths: ServerPaths, options: ServerOptions) -> None:
+    """Every cheap reason not to start, before a file is written or a process spawned."""
+    given_admin_password()
+    if port_in_use(options.host, options.port):
+        raise BadInput(f"port {options.port} is already in use (choose --port)")
+    if is_locked(paths.data_dir):
+        raise BadInput(f"{paths.data_dir} is in use by another server or restore (stop it first)")
+    problem = schema_problem(paths.backend_db)
+    if problem:
+        raise BadInput(problem)
+
+
+def serve_forever(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: Path | None = None,
+    artifacts_dir: Path | None = None,
+    echo: Callable[[str], None] = print,
+    show_secret: bool = False,
+) -> None:
+    """`mlops server start`: run the server in the foreground until Ctrl-C or SIGTERM."""
+    paths = ServerPaths.from_settings(settings, data_dir, artifacts_dir)
+    options = options_from_settings(settings, host, port)
+    check_startable(paths, options)
+    password, generated = prepare(paths, options)
+    if generated:
+        shown = password if show_secret else "not shown here (no terminal)"
+        echo(f"First start: generated the admin password: {shown}")
+        echo(f"  stored in {paths.admin_password_file} (readable by you only); keep a copy in")
+        echo("  your password manager: it is not shown again")
+    server = LocalServer(paths, options, password)
+    with sigterm_raises():
+        try:
+            server.start(settings.tunnel.domain, foreground=True)
+            echo(f"MLflow tracking server at {server.url} (user {ADMIN_USERNAME}); Ctrl-C stops it")
+            echo(f"  data: {paths.data_dir}  artifacts: {paths.artifacts_dir}")
+            code = server.process.wait()
+        except (KeyboardInterrupt, Terminated):
+            echo("Stopping the tracking server ...")
+            return
+        finally:
+            _stop_uninterrupted(server)
+    raise ServerUnavailable(f"the tracking server exited with code {code}")

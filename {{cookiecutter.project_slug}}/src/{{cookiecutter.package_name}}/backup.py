@@ -1,0 +1,176 @@
+"""Backups of the server's sqlite DBs: consistent while the server runs, restorable in one command.
+
+A file copy of a live sqlite DB (or Google Drive syncing it) can catch a half-written page;
+sqlite's backup API copies a consistent snapshot while the server keeps writing. Each backup is
+a folder `mlops-backup-YYYYmmdd-HHMMSS` (UTC) with `mlflow.db` (runs, models, aliases),
+`auth.db` (users, password hashes, permissions) and a manifest; the last N are kept. The Flask
+secret key and the admin password are not copied: keep the admin password in your password
+manager. Artifacts live in `[server] artifacts_dir` and are not part of a backup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+from contextlib import closing
+from importlib.metadata import version
+from pathlib import Path
+
+import requests
+
+from .errors import BadInput
+from .lock import DataDirLock
+from .server import ServerPaths, admin_url
+from .settings import Settings
+
+DATABASES = ("mlflow.db", "auth.db")
+MANIFEST = "manifest.json"
+PREFIX = "mlops-backup-"
+NAME = re.compile(r"^mlops-backup-\d{8}-\d{6}(-\d+)?$")  # PREFIX, a UTC time, a counter
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """sqlite's online backup: a consistent snapshot even while the server writes."""
+    with (
+        closing(sqlite3.connect(f"file:{source.as_posix()}?mode=ro", uri=True, timeout=30)) as src,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        src.backup(copy)
+    check_database(target)
+
+
+def check_database(path: Path) -> None:
+    try:
+        with closing(sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True)) as db:
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise BadInput(f"{path} is not a readable sqlite database ({exc})") from None
+    if verdict != "ok":
+        raise BadInput(f"{path} is damaged: {verdict}")
+
+
+def _new_folder(root: Path) -> Path:
+    stamp = PREFIX + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    name, n = stamp, 1
+    while (root / name).exists():
+        n += 1
+        name = f"{stamp}-{n}"
+    return root / name
+
+
+def backup(
+    settings: Settings, destination: Path | None = None, keep: int | None = None
+) -> tuple[Path, list[Path]]:
+    """Copy the DBs into a new folder of `destination`; (the new backup, the backups removed)."""
+    paths = ServerPaths.from_settings(settings)
+    root = Path(destination) if destination else settings.resolve(settings.server.backup_dir)
+    keep = keep or settings.server.keep_backups
+    if not paths.backend_db.is_file():
+        raise BadInput(
+            f"no database at {paths.backend_db}: nothing to back up ([server] data_dir?)"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create {root}: {exc.strerror}") from None
+    final = _new_folder(root)
+    partial = root / f".{final.name}.partial"
+    partial.mkdir(mode=0o700)
+    try:
+        for name in DATABASES:
+            if (paths.data_dir / name).is_file():
+                copy_database(paths.data_dir / name, partial / name)
+        _write_manifest(partial)
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return final, prune(root, keep)
+
+
+def _write_manifest(folder: Path) -> None:
+    manifest = {
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "mlflow_version": version("mlflow"),
+        "files": sorted(p.name for p in folder.iterdir()),
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def _age(folder: Path) -> tuple[str, int]:
+    """Time first, then the counter of backups made in the same second (2 before 10)."""
+    stamp = folder.name.removeprefix(PREFIX)
+    counter = stamp[16:]  # after YYYYmmdd-HHMMSS
+    return stamp[:15], int(counter) if counter else 1
+
+
+def prune(root: Path, keep: int) -> list[Path]:
+    """Remove all but the newest `keep` backups; only folders this module named are touched."""
+    backups = sorted((p for p in root.iterdir() if p.is_dir() and NAME.match(p.name)), key=_age)
+    removed = backups[:-keep] if keep > 0 else []
+    for folder in removed:
+        shutil.rmtree(folder)
+    return removed
+
+
+# --- restore --------------------------------------------------------------------------------------
+
+
+def server_answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def restore(settings: Settings, source: Path, data_dir: Path | None = None) -> str:
+    """Put a backup's DBs into the data dir; the DBs they replace are kept beside them."""
+    source = Path(source)
+    if not (source / "mlflow.db").is_file():
+        raise BadInput(f"{source} is not a backup from `mlops server backup` (no mlflow.db)")
+    paths = ServerPaths.from_settings(settings, data_dir)
+    configured = ServerPaths.from_settings(settings).data_dir
+    url = admin_url(settings)
+    if paths.data_dir == configured and server_answers(url):
+        raise BadInput(f"a server answers at {url}: stop it before restoring into {configured}")
+    names = [name for name in DATABASES if (source / name).is_file()]
+    for name in names:
+        check_database(source / name)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(paths.data_dir, 0o700)
+    with DataDirLock(paths.data_dir, "restore"):
+        kept = _swap_in(source, paths.data_dir, names)
+    note = f"; the replaced DBs are kept as *{kept}" if kept else ""
+    if not paths.admin_password_file.is_file():
+        note += (
+            "; before the first start set MLFLOW_AUTH_ADMIN_PASSWORD to the backed-up "
+            "server's admin password"
+        )
+    return f"restored {', '.join(names)} from {source} into {paths.data_dir}{note}"
+
+
+def _swap_in(source: Path, data_dir: Path, names: list[str]) -> str:
+    """Copy every DB next to its target first, then swap: a failed copy changes nothing."""
+    incoming = {name: data_dir / f"{name}.restoring" for name in names}
+    try:
+        for name, temporary in incoming.items():
+            temporary.unlink(missing_ok=True)
+            copy_database(source / name, temporary)
+    except BaseException:
+        for temporary in incoming.values():
+            temporary.unlink(missing_ok=True)
+        raise
+    suffix = f".before-restore-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    kept = ""
+    for name, temporary in incoming.items():
+        for extension in ("", "-journal", "-wal", "-shm"):  # a DB and sqlite's side files
+            current = data_dir / f"{name}{extension}"
+            if current.exists():
+                current.rename(data_dir / f"{name}{suffix}{extension}")
+                kept = suffix
+        os.replace(temporary, data_dir / name)
+    return kept

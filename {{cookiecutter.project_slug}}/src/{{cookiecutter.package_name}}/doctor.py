@@ -1,0 +1,248 @@
+"""`mlops doctor`: every link from this machine to the team's registry, each with a verdict and fix.
+
+Runs anywhere (Colab, a laptop, the runner, the central PC): checks that do not apply here say
+`skip`. Plain HTTP with short timeouts rather than MLflow's client, so a dead link is reported in
+seconds and each status code maps to exactly one explanation.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import requests
+
+from .errors import BadInput, ServerUnavailable
+from .server import ServerPaths, host_of
+from .settings import Settings
+from .tunnel import host_allowed
+
+TIMEOUT_S = 10
+MIN_FREE_BYTES = 1 << 30
+OK, FAIL, SKIP = "ok", "FAIL", "skip"
+CONFIG, SERVER = BadInput.exit_code, ServerUnavailable.exit_code
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: str
+    status: str
+    detail: str
+    fix: str = ""
+    code: int = 0  # the exit code this failure stands for
+
+    def line(self) -> str:
+        text = f"{self.status:<4}  {self.check}: {self.detail}"
+        return f"{text}  -> {self.fix}" if self.fix else text
+
+
+def passed(check: str, detail: str) -> Verdict:
+    return Verdict(check, OK, detail)
+
+
+def failed(check: str, detail: str, fix: str, code: int = SERVER) -> Verdict:
+    return Verdict(check, FAIL, detail, fix, code)
+
+
+def skipped(check: str, detail: str) -> Verdict:
+    return Verdict(check, SKIP, detail)
+
+
+def worst(verdicts: list[Verdict]) -> int:
+    return max((v.code for v in verdicts if v.status == FAIL), default=0)
+
+
+@dataclass
+class Probe:
+    """Where and as whom to ask; every request goes through `get`."""
+
+    uri: str
+    username: str | None
+    password: str | None
+
+    def get(self, path: str, **params) -> requests.Response:
+        auth = (self.username, self.password) if self.username and self.password else None
+        url = f"{self.uri.rstrip('/')}{path}"
+        return requests.get(url, params=params or None, auth=auth, timeout=TIMEOUT_S)
+
+
+def diagnose(settings: Settings) -> Iterator[Verdict]:
+    """Each check in order; the server checks stop at the first that fails."""
+    probe = Probe(
+        settings.tracking_uri,
+        os.environ.get("MLFLOW_TRACKING_USERNAME"),
+        os.environ.get("MLFLOW_TRACKING_PASSWORD"),
+    )
+    yield passed("config", f"the settings in {settings.root} are valid")
+    server_ok = True
+    for check in (reachable, health, credentials):
+        verdict = _safely(check, probe)
+        yield verdict
+        if verdict.status == FAIL:
+            server_ok = False
+            break
+    if server_ok:
+        yield _safely(experiment_permission, probe, settings.tracking.experiment)
+        yield _safely(model_permission, probe, settings.model.registered_name)
+    yield from tunnel_checks(settings, probe)
+    yield from disk_space(settings)
+
+
+def _safely(check, probe: Probe, *args) -> Verdict:
+    """A server that stops answering halfway is a failed check, not a crash."""
+    try:
+        return check(probe, *args)
+    except (requests.RequestException, ValueError) as exc:
+        name = check.__name__.replace("_", " ")
+        return failed(name, f"no usable answer ({type(exc).__name__})", "see the server log")
+
+
+def reachable(probe: Probe) -> Verdict:
+    try:
+        probe.get("/health")
+    except requests.RequestException as exc:
+        return failed(
+            "server reachable", f"no answer from {probe.uri} ({type(exc).__name__})",
+            "start the server / the tunnel on the central PC, or fix MLFLOW_TRACKING_URI",
+        )  # fmt: skip
+    return passed("server reachable", probe.uri)
+
+
+def health(probe: Probe) -> Verdict:
+    status = probe.get("/health").status_code
+    if status != 200:
+        return failed(
+            "/health", f"answered {status}", "is this an MLflow server? check MLFLOW_TRACKING_URI"
+        )
+    return passed("/health", "200")
+
+
+def credentials(probe: Probe) -> Verdict:
+    if not (probe.username and probe.password):
+        return failed(
+            "credentials", "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD are not set",
+            "export both (on Colab: Secrets; in GitHub: repository secrets)",
+        )  # fmt: skip
+    status = probe.get("/api/2.0/mlflow/experiments/search", max_results=1).status_code
+    if status == 401:
+        return failed(
+            "credentials", f"{probe.username!r} was rejected (401)",
+            "check the password; an admin can reset it: mlops server set-password NAME",
+        )  # fmt: skip
+    if status == 403:
+        return failed(
+            "credentials", "403: the server refuses this host name",
+            "add the host to --allowed-hosts: set [tunnel] domain and restart the server",
+        )  # fmt: skip
+    if status != 200:
+        return failed(
+            "credentials", f"an authenticated call answered {status}", "see the server log"
+        )
+    return passed("credentials", f"{probe.username!r} accepted")
+
+
+def _permission(probe: Probe, resource_type: str, resource_id: str) -> str:
+    """The user's permission on a resource, as the server resolves it ('' if it cannot say)."""
+    response = probe.get(
+        "/api/3.0/mlflow/users/permissions/get",
+        username=probe.username, resource_type=resource_type, resource_id=resource_id,
+    )  # fmt: skip
+    return response.json().get("permission", "") if response.status_code == 200 else ""
+
+
+def _denied(check: str, what: str, role: str) -> Verdict:
+    return failed(
+        check, f"no permission on {what} (403)",
+        f"ask the admin: mlops server add-user NAME --role {role} (or grant it in the UI)",
+    )  # fmt: skip
+
+
+def experiment_permission(probe: Probe, name: str) -> Verdict:
+    check = "experiment permission"
+    response = probe.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=name)
+    if response.status_code == 403:
+        return _denied(check, f"experiment {name!r}", "member")
+    if response.status_code == 404:
+        return failed(
+            check, f"experiment {name!r} does not exist yet",
+            "mlops server add-user creates it (or the first mlops train)", CONFIG,
+        )  # fmt: skip
+    if response.status_code != 200:
+        return failed(check, f"answered {response.status_code}", "see the server log")
+    experiment_id = response.json()["experiment"]["experiment_id"]
+    level = _permission(probe, "experiment", experiment_id) or "readable"
+    return passed(check, f"{level} on {name!r}")
+
+
+def model_permission(probe: Probe, name: str) -> Verdict:
+    check = "model permission"
+    response = probe.get("/api/2.0/mlflow/registered-models/get", name=name)
+    if response.status_code == 403:
+        return _denied(check, f"registered model {name!r}", "ci")
+    if response.status_code == 404:
+        return failed(
+            check, f"registered model {name!r} does not exist yet",
+            "mlops server add-user creates it (or the first register-challenger)", CONFIG,
+        )  # fmt: skip
+    if response.status_code != 200:
+        return failed(check, f"answered {response.status_code}", "see the server log")
+    level = _permission(probe, "registered_model", name) or "readable"
+    return passed(check, f"{level} on {name!r}")
+
+
+def tunnel_checks(settings: Settings, probe: Probe) -> Iterator[Verdict]:
+    domain = host_of(settings.tunnel.domain)
+    if settings.tunnel.provider == "none" or not domain:
+        reason = "provider = none" if settings.tunnel.provider == "none" else "no domain set"
+        yield skipped("tunnel", f"[tunnel] {reason}")
+        yield skipped("allowed hosts", "no tunnel domain to check")
+        return
+    yield tunnel_answers(f"https://{domain}")
+    yield allowed_host(probe.uri, domain)
+
+
+def tunnel_answers(public_url: str) -> Verdict:
+    try:
+        status = requests.get(f"{public_url}/health", timeout=TIMEOUT_S).status_code
+    except requests.RequestException as exc:
+        status = type(exc).__name__
+    if status != 200:
+        return failed(
+            "tunnel", f"{public_url}/health: {status}",
+            "run `mlops tunnel` on the central PC (and `mlops server start`)",
+        )  # fmt: skip
+    return passed("tunnel", f"{public_url} answers")
+
+
+def allowed_host(uri: str, domain: str) -> Verdict:
+    try:
+        allowed = host_allowed(uri, domain)
+    except ServerUnavailable as exc:
+        return failed("allowed hosts", str(exc), "start the server")
+    if not allowed:
+        return failed(
+            "allowed hosts", f"the server refuses Host {domain!r} (403)",
+            "restart `mlops server start`: it adds [tunnel] domain to --allowed-hosts",
+        )  # fmt: skip
+    return passed("allowed hosts", f"{domain!r} accepted")
+
+
+def disk_space(settings: Settings) -> Iterator[Verdict]:
+    paths = ServerPaths.from_settings(settings)
+    for label, folder in (("data dir", paths.data_dir), ("artifacts dir", paths.artifacts_dir)):
+        check = f"disk space ({label})"
+        if not folder.is_dir():
+            yield skipped(check, f"{folder} is not on this machine (not the central PC)")
+            continue
+        free = shutil.disk_usage(folder).free
+        detail = f"{free / (1 << 30):.1f} GiB free in {folder}"
+        if free < MIN_FREE_BYTES:
+            yield failed(check, detail, "free some space or move the folder", CONFIG)
+        else:
+            yield passed(check, detail)
+
+
+def config_failure(message: str) -> Verdict:
+    return failed("config", message, "fix mlops.toml (mlops --help for the settings)", CONFIG)

@@ -1,0 +1,163 @@
+"""Serve the champion on the central PC: `mlflow models serve` on 127.0.0.1, smoke-tested at start.
+
+`mlflow models serve` has no authentication of its own, so it listens on 127.0.0.1 only; put
+it behind the same tunnel or a reverse proxy with auth if anything else must reach it. The
+alias is resolved when the server starts: after a promotion, restart it (docs/central-pc.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import requests
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from . import tracking
+from .data import load_split
+from .errors import BadInput, ServerUnavailable
+from .registry import CHAMPION
+from .server import Terminated, port_in_use, sigterm_raises, terminate_tree
+from .settings import Settings
+
+SMOKE_ROWS = 3
+STARTUP_TIMEOUT_S = 120
+
+
+def champion_uri(settings: Settings) -> str:
+    return f"models:/{settings.model.registered_name}@{CHAMPION}"
+
+
+def champion(settings: Settings) -> ModelVersion:
+    """The version `champion` points at; a clear line when there is none yet."""
+    uri = tracking.connect(settings)
+    name = settings.model.registered_name
+    with tracking.server_errors(uri):
+        try:
+            return MlflowClient(tracking_uri=uri).get_model_version_by_alias(name, CHAMPION)
+        except MlflowException as exc:
+            if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+                raise BadInput(f"{name!r} has no {CHAMPION} yet: run mlops promote") from None
+            raise
+
+
+def command(model_uri: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+        "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1",
+    ]  # fmt: skip
+
+
+def environment(tracking_uri: str) -> dict[str, str]:
+    """MLflow starts the scoring server with this venv's tools: put its bin first on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+@dataclass
+class ModelServer:
+    """A running `mlflow models serve`; a context manager that stops it."""
+
+    model_uri: str
+    port: int
+    tracking_uri: str
+    log_file: Path | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ModelServer:
+        if port_in_use("127.0.0.1", self.port):
+            raise BadInput(f"port {self.port} is already in use (choose --port)")
+        output = self.log_file.open("ab") if self.log_file else None
+        self.process = subprocess.Popen(
+            command(self.model_uri, self.port), env=environment(self.tracking_uri),
+            stdout=output, stderr=subprocess.STDOUT if output else None, start_new_session=True,
+        )  # fmt: skip
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float = STARTUP_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                where = f" (see {self.log_file})" if self.log_file else ""
+                raise ServerUnavailable(
+                    f"mlflow models serve exited with code {self.process.returncode}{where}"
+                )
+            try:
+                if requests.get(f"{self.url}/ping", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise ServerUnavailable(f"the model server did not answer {self.url}/ping in {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            terminate_tree(self.process)
+
+    def __enter__(self) -> ModelServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def smoke_rows(settings: Settings) -> pd.DataFrame:
+    """The first holdout rows: data the champion was judged on, so a prediction must come back."""
+    return load_split(settings).x_test.head(SMOKE_ROWS)
+
+
+def predict(url: str, rows: pd.DataFrame) -> list:
+    payload = {"dataframe_split": rows.to_dict(orient="split")}
+    try:
+        response = requests.post(f"{url}/invocations", json=payload, timeout=60)
+    except requests.RequestException as exc:
+        raise ServerUnavailable(
+            f"{url}/invocations does not answer ({type(exc).__name__})"
+        ) from None
+    if response.status_code != 200:
+        first = response.text.strip().splitlines()[0] if response.text.strip() else ""
+        raise ServerUnavailable(f"the smoke prediction failed ({response.status_code}): {first}")
+    return response.json()["predictions"]
+
+
+def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> None:
+    """`mlops serve`: start, smoke-test, then serve in the foreground until Ctrl-C."""
+    version = champion(settings)
+    rows = smoke_rows(settings)
+    model_uri = champion_uri(settings)
+    server = ModelServer(model_uri, port, settings.tracking_uri)
+    with sigterm_raises():
+        try:
+            server.start()
+            predictions = predict(server.url, rows)
+            echo(f"serving {model_uri} (version {version.version}) at {server.url}/invocations")
+            echo(f"smoke prediction on {len(rows)} holdout rows: {predictions}")
+            echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
+            code = server.process.wait()
+        except (KeyboardInterrupt, Terminated):
+            echo("Stopping the model server ...")
+            return
+        finally:
+            server.stop()
+    raise ServerUnavailable(f"mlflow models serve exited with code {code}")

@@ -1,0 +1,159 @@
+"""Helpers for the central PC's tests: settings files aimed at a test server, users, stdin.
+
+Every helper works on real files, a real server and real HTTP; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.users import add_user
+
+from .conftest import PROJECT_ROOT, with_changes
+
+PASSWORD = "correct-horse-battery"  # 12+ characters, as the server requires
+MLOPS = str(Path(sys.executable).parent / "mlops")
+
+
+def toml_value(value) -> str:
+    return str(value) if isinstance(value, int) else json.dumps(value)
+
+
+def write_config(folder: Path, **values) -> Path:
+    """The project's mlops.toml with some `key = value` lines replaced, written into `folder`.
+
+    Keys must be unique in the file (port, data_dir, domain, experiment, ...). A CSV source is
+    made absolute so the copy reads the project's data.
+    """
+    text = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+    for key, value in values.items():
+        line = f"{key} = {toml_value(value)}"
+        text, count = re.subn(rf"^{key} = .*$", lambda _m, line=line: line, text, flags=re.M)
+        assert count == 1, f"{key} must appear once in mlops.toml"
+    source = re.search(r'^source = "(.*?)"', text, flags=re.M).group(1)
+    if not source.startswith("sklearn:"):
+        absolute = (PROJECT_ROOT / source).as_posix()
+        text = text.replace(f'source = "{source}"', f'source = "{absolute}"')
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mlops.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_for(server, folder: Path, settings: Settings, **values) -> Path:
+    """A settings file for the admin commands against `server`, with the test's own names."""
+    return write_config(
+        folder,
+        uri=server.url,
+        experiment=settings.tracking.experiment,
+        registered_name=settings.model.registered_name,
+        port=server.options.port,
+        data_dir=str(server.paths.data_dir),
+        artifacts_dir=str(server.paths.artifacts_dir),
+        **values,
+    )
+
+
+def on_server(settings: Settings, server) -> Settings:
+    """The test's settings, with `[server]` pointing at the running test server."""
+    return with_changes(
+        settings,
+        server={
+            "port": server.options.port,
+            "data_dir": str(server.paths.data_dir),
+            "artifacts_dir": str(server.paths.artifacts_dir),
+        },
+    )
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def new_user(settings: Settings, role: str) -> tuple[str, str]:
+    """A user with `role` on the test's experiment and model; (name, password)."""
+    name = unique(role)
+    add_user(settings, name, role, PASSWORD)
+    return name, PASSWORD
+
+
+def feed_stdin(monkeypatch, text: str) -> None:
+    """What a user pipes into the command (`echo pw | mlops server add-user ...`)."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+def client_as(monkeypatch, url: str, username: str, password: str) -> MlflowClient:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", username)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    return MlflowClient(tracking_uri=url)
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def project_env(**extra: str) -> dict[str, str]:
+    """The environment for a child `mlops`, without credentials or a given admin password."""
+    drop = {"MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    return {**env, **extra}
+
+
+class Foreground:
+    """A foreground `mlops` command in a child process, as a user or a service runs it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+        self.args, self.env, self.log = args, env, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready: str, timeout: float = 120) -> Foreground:
+        with self.log.open("w") as output:
+            self.process = subprocess.Popen(
+                [MLOPS, *self.args], env=self.env, stdout=output, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while ready not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(
+                    f"`mlops {' '.join(self.args)}` did not start:\n{self.output()}"
+                )
+            time.sleep(0.3)
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> int:
+        """SIGTERM, as systemd or NSSM would send; the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def status(url: str, auth: tuple[str, str] | None = None, host: str | None = None) -> int:
+    headers = {"Host": host} if host else {}
+    path = "/api/2.0/mlflow/experiments/search?max_results=1"
+    return requests.get(url + path, auth=auth, headers=headers, timeout=10).status_code
