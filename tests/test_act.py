@@ -1,0 +1,113 @@
+"""The registry workflows, executed for real with `act` in host mode (the runner label mapped to
+`-self-hosted`) against a local basic-auth server: aliases move, refusals fail the job, and only
+approvers on main can promote."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from .bakery import bake, project_environment, tool
+from .servers import running_server
+
+pytestmark = pytest.mark.slow
+LABEL = "mlops-box"
+APPROVER, OUTSIDER = "alice-approver", "mallory-outsider"
+
+
+def git(path, *args):
+    subprocess.run(
+        ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci", *args],
+        cwd=path, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A baked project as its own git repository on main, with an approver allow-list."""
+    project = bake(tmp_path_factory.mktemp("act"), runner_label=LABEL)
+    settings = project.path / "mlops.toml"
+    text = settings.read_text(encoding="utf-8").replace(
+        "approvers = []", f'approvers = ["{APPROVER}"]'
+    )
+    settings.write_text(text, encoding="utf-8")
+    git(project.path, "init", "-q", "-b", "main")
+    git(project.path, "add", "-A")
+    git(project.path, "commit", "-q", "-m", "baked")
+    with running_server(project, tmp_path_factory.mktemp("act-server")) as server:
+        yield project, server
+
+
+def act(repo, workflow: str, actor: str = APPROVER, event: str = "workflow_dispatch", ref=None):
+    project, server = repo
+    secrets = []
+    if ref is not None:
+        payload = project.path.parent / "event.json"
+        payload.write_text(json.dumps({"ref": ref}), encoding="utf-8")
+        secrets += ["-e", str(payload)]
+    for name, value in server.env().items():
+        secrets += ["-s", f"{name}={value}"]
+    args = [
+        tool("act"), event, "-W", f".github/workflows/{workflow}",
+        "-P", "self-hosted=-self-hosted", "-P", f"{LABEL}=-self-hosted",
+        "--actor", actor, *secrets,
+    ]  # fmt: skip
+    return subprocess.run(args, cwd=project.path, capture_output=True, text=True, timeout=600,
+                          env=project_environment())  # fmt: skip
+
+
+def mlops(repo, *args):
+    project, server = repo
+    return project.run(tool("uv"), "run", "--frozen", "mlops", *args, env=server.env(),
+                       check=False, timeout=300)  # fmt: skip
+
+
+def champion(repo) -> str:
+    status = mlops(repo, "status").stdout
+    return re.search(r"^champion\s+(\S+)", status, re.M).group(1)
+
+
+def succeeded(result) -> bool:
+    return result.returncode == 0 and "Job succeeded" in result.stdout
+
+
+def test_the_workflows_move_aliases_and_refuse_when_they_must(repo):
+    assert mlops(repo, "train", "--set", "C=0.002").returncode == 0
+    registered = act(repo, "register-challenger.yml", event="push")
+    assert succeeded(registered), registered.stdout[-3000:]
+    assert "registered version 1" in registered.stdout
+
+    outsider = act(repo, "promote.yml", actor=OUTSIDER)
+    assert not succeeded(outsider)
+    assert f"{OUTSIDER} is not in [promotion] approvers" in outsider.stdout
+    assert champion(repo) == "-"
+
+    promoted = act(repo, "promote.yml")
+    assert succeeded(promoted), promoted.stdout[-3000:]
+    assert champion(repo) == "1"
+
+    assert mlops(repo, "train", "--set", "C=0.5").returncode == 0
+    assert succeeded(act(repo, "register-challenger.yml"))
+    assert succeeded(act(repo, "promote.yml"))
+    assert champion(repo) == "2"
+
+    assert mlops(repo, "train", "--set", "C=0.05").returncode == 0
+    assert mlops(repo, "register-challenger", "--newer-than-challenger").returncode == 0
+    refused = act(repo, "promote.yml")
+    assert not succeeded(refused)
+    assert "gate min_improvement failed" in refused.stdout
+    assert champion(repo) == "2"
+
+    rolled = act(repo, "rollback.yml")
+    assert succeeded(rolled), rolled.stdout[-3000:]
+    assert champion(repo) == "1"
+
+
+@pytest.mark.parametrize("workflow", ["register-challenger.yml", "promote.yml", "rollback.yml"])
+def test_registry_jobs_do_not_run_when_dispatched_from_another_branch(repo, workflow):
+    result = act(repo, workflow, ref="refs/heads/feature")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "uv run --frozen mlops" not in result.stdout
