@@ -55,16 +55,15 @@ def write_config(folder: Path, **values) -> Path:
 
 def config_for(server, folder: Path, settings: Settings, **values) -> Path:
     """A settings file for the admin commands against `server`, with the test's own names."""
-    return write_config(
-        folder,
-        uri=server.url,
-        experiment=settings.tracking.experiment,
-        registered_name=settings.model.registered_name,
-        port=server.options.port,
-        data_dir=str(server.paths.data_dir),
-        artifacts_dir=str(server.paths.artifacts_dir),
-        **values,
-    )
+    defaults = {
+        "uri": server.url,
+        "experiment": settings.tracking.experiment,
+        "registered_name": settings.model.registered_name,
+        "port": server.options.port,
+        "data_dir": str(server.paths.data_dir),
+        "artifacts_dir": str(server.paths.artifacts_dir),
+    }
+    return write_config(folder, **{**defaults, **values})
 
 
 def on_server(settings: Settings, server) -> Settings:

@@ -96,7 +96,7 @@ def config(monkeypatch, tmp_path):
     return make
 
 
-# --- secure by default ----------------------------------------------------------------------------
+# --- secure by default ------------------------------------------------------------------------
 
 
 def test_first_start_says_where_the_generated_password_is(central):
@@ -168,7 +168,7 @@ def test_restarting_keeps_users_and_runs(central, monkeypatch):
     assert member.get_run(run.info.run_id).data.metrics == {"f1": 0.9}
 
 
-# --- refusals: one line, exit 2, nothing half-written ---------------------------------------------
+# --- refusals: one line, exit 2, nothing half-written -----------------------------------------
 
 
 @pytest.mark.parametrize("given", ["", "too-short"])

@@ -1,0 +1,158 @@
+"""Backups taken while the server writes, restored into a fresh data dir with nothing missing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
+
+from {{ cookiecutter.package_name }}.backup import DATABASES, MANIFEST, prune
+from {{ cookiecutter.package_name }}.cli import main
+
+from .central_pc_fixtures import (
+    PASSWORD,
+    client_as,
+    config_for,
+    new_user,
+    on_server,
+    one_line_error,
+)
+
+
+@pytest.fixture
+def team(settings, tracking_server, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    return on_server(settings, tracking_server)
+
+
+@pytest.fixture
+def cli_config(team, tracking_server, tmp_path, monkeypatch):
+    path = config_for(tracking_server, tmp_path / "config", team, backup_dir=str(tmp_path / "bk"))
+    monkeypatch.setenv("MLOPS_CONFIG", str(path))
+    return path
+
+
+class Logger(threading.Thread):
+    """Logs runs into the server until stopped, so a backup meets a server that writes."""
+
+    def __init__(self, client: MlflowClient, experiment_id: str):
+        super().__init__(daemon=True)
+        self.client, self.experiment_id = client, experiment_id
+        self.stop = threading.Event()
+        self.logged: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            run = self.client.create_run(self.experiment_id)
+            self.client.log_batch(run.info.run_id, params=[], metrics=[], tags=[])
+            self.client.set_terminated(run.info.run_id)
+            self.logged.append(run.info.run_id)
+
+
+def backups_in(folder):
+    return sorted(p for p in folder.iterdir() if p.name.startswith("mlops-backup-"))
+
+
+def test_a_backup_taken_while_runs_are_logged_restores_everything(
+    team, cli_config, tracking_server, tmp_path, monkeypatch, capsys
+):
+    member_name, _ = new_user(team, "member")
+    admin = client_as(monkeypatch, tracking_server.url, "admin", tracking_server.admin_password)
+    experiment_id = admin.get_experiment_by_name(team.tracking.experiment).experiment_id
+    before = [admin.create_run(experiment_id, tags={"n": str(n)}) for n in range(3)]
+    for run in before:
+        admin.log_metric(run.info.run_id, "f1", 0.75)
+    model = team.model.registered_name
+    versions = [
+        admin.create_model_version(model, f"{r.info.artifact_uri}/model", r.info.run_id)
+        for r in before[:2]
+    ]
+    admin.set_registered_model_alias(model, "champion", versions[1].version)
+
+    logger = Logger(admin, experiment_id)
+    logger.start()
+    try:
+        while len(logger.logged) < 2:
+            threading.Event().wait(0.05)
+        assert main(["server", "backup", "--to", str(tmp_path / "backups")]) == 0
+        logged_before_backup_ended = len(logger.logged)
+    finally:
+        logger.stop.set()
+        logger.join(timeout=30)
+    (backup,) = backups_in(tmp_path / "backups")
+    assert f"backup written to {backup}" in capsys.readouterr().out
+    assert {p.name for p in backup.iterdir()} == {*DATABASES, MANIFEST}
+
+    fresh = tmp_path / "fresh"
+    assert main(["server", "restore", str(backup), "--data-dir", str(fresh)]) == 0
+    assert "MLFLOW_AUTH_ADMIN_PASSWORD" in capsys.readouterr().out  # no password file there
+
+    restored = MlflowClient(tracking_uri=f"sqlite:///{(fresh / 'mlflow.db').as_posix()}")
+    runs = restored.search_runs([experiment_id], max_results=1000)
+    ids = {run.info.run_id for run in runs}
+    assert {run.info.run_id for run in before} <= ids
+    assert set(logger.logged[:2]) <= ids, "runs finished before the backup are in it"
+    assert len(ids) <= len(before) + logged_before_backup_ended + 1
+    assert restored.get_run(before[0].info.run_id).data.metrics == {"f1": 0.75}
+    assert len(restored.search_model_versions(f"name = '{model}'")) == len(versions)
+    champion = restored.get_model_version_by_alias(model, "champion")
+    assert str(champion.version) == str(versions[1].version)
+
+    users = SqlAlchemyStore()
+    users.init_db(f"sqlite:///{(fresh / 'auth.db').as_posix()}")
+    assert users.authenticate_user(member_name, PASSWORD)
+    users.engine.dispose()
+
+
+def test_only_the_newest_backups_are_kept(cli_config, tmp_path, capsys):
+    for _ in range(3):
+        assert main(["server", "backup", "--keep", "2"]) == 0
+    kept = backups_in(tmp_path / "bk")
+    assert len(kept) == 2
+    assert "removed the older backup" in capsys.readouterr().out
+    (tmp_path / "bk" / "not-a-backup").mkdir()
+    assert prune(tmp_path / "bk", 1) == kept[:1]
+    assert (tmp_path / "bk" / "not-a-backup").is_dir(), "only our own folders are pruned"
+
+
+def test_restoring_twice_keeps_the_replaced_databases(cli_config, tmp_path):
+    assert main(["server", "backup"]) == 0
+    (backup,) = backups_in(tmp_path / "bk")
+    target = tmp_path / "again"
+    for _ in range(2):
+        assert main(["server", "restore", str(backup), "--data-dir", str(target)]) == 0
+    assert len(list(target.glob("mlflow.db.before-restore-*"))) == 1
+
+
+def test_restore_refuses_a_data_dir_a_server_uses(
+    team, cli_config, tracking_server, tmp_path, capsys
+):
+    assert main(["server", "backup"]) == 0
+    (backup,) = backups_in(tmp_path / "bk")
+    data_dir = tracking_server.paths.data_dir
+    assert main(["server", "restore", str(backup)]) == 2
+    assert f"a server answers at {tracking_server.url}" in one_line_error(capsys)
+    other = config_for(tracking_server, tmp_path / "other", team, data_dir=str(tmp_path / "d"))
+    restore_there = ["server", "restore", str(backup), "--data-dir", str(data_dir)]
+    assert main(["--config", str(other), *restore_there]) == 2
+    assert "is in use by another server or restore" in one_line_error(capsys)
+    assert not list(data_dir.glob("*.before-restore-*")), "nothing was touched"
+
+
+def test_bad_backups_and_data_dirs_are_one_line(
+    team, cli_config, tracking_server, tmp_path, capsys
+):
+    assert main(["server", "restore", str(tmp_path / "nothing-here")]) == 2
+    assert "is not a backup" in one_line_error(capsys)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "mlflow.db").write_text("not a database")
+    assert main(["server", "restore", str(broken), "--data-dir", str(tmp_path / "x")]) == 2
+    assert "not a readable sqlite database" in one_line_error(capsys)
+    assert not (tmp_path / "x").exists(), "nothing is written"
+    empty = config_for(tracking_server, tmp_path / "empty", team, data_dir=str(tmp_path / "e"))
+    assert main(["--config", str(empty), "server", "backup"]) == 2
+    assert "nothing to back up" in one_line_error(capsys)
