@@ -14,11 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 from .bakery import Bake, project_environment
 
 SCRIPT = """
 import signal, sys, threading
 from pathlib import Path
+
+import requests
 from {package}.server import LocalServer, ServerOptions, ServerPaths, free_port, prepare
 
 paths = ServerPaths(Path(sys.argv[1]), Path(sys.argv[2]))
@@ -48,6 +52,19 @@ class RunningServer:
             "MLFLOW_TRACKING_PASSWORD": self.admin_password,
             **extra,
         }
+
+    def alias(self, model: str, alias: str) -> str:
+        """The version behind an alias, read over MLflow's REST API ("-" when unset)."""
+        response = requests.get(
+            f"{self.url}/api/2.0/mlflow/registered-models/alias",
+            params={"name": model, "alias": alias},
+            auth=("admin", self.admin_password),
+            timeout=30,
+        )
+        if response.status_code in (400, 404):  # MLflow answers 400 for an unset alias
+            return "-"
+        response.raise_for_status()
+        return response.json()["model_version"]["version"]
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from .bakery import tool
 from .servers import running_server
 
 pytestmark = pytest.mark.slow
+ALIASES = ("champion", "challenger", "previous-champion")
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +28,9 @@ def mlops(project, *args, **env):
 
 
 def aliases(project) -> dict[str, str]:
-    result = mlops(project, "status")
-    assert result.returncode == 0, result.stderr
-    table = {}
-    for line in result.stdout.splitlines():
-        match = re.match(r"^(champion|challenger|previous-champion)\s+(\S+)", line)
-        if match:
-            table[match.group(1)] = match.group(2)
-    return table
+    bake_, server = project
+    model = bake_.answers["registered_model_name"]
+    return {name: server.alias(model, name) for name in ALIASES}
 
 
 def test_no_runs_yet_is_bad_state(project):
@@ -89,6 +85,9 @@ def test_the_whole_lifecycle(project):
     assert "min_improvement" in refused.stderr and "FAIL" in refused.stdout
     assert len(refused.stderr.strip().splitlines()) == 1
     assert aliases(project)["champion"] == "2"
+
+    status = mlops(project, "status")
+    assert re.search(r"^champion\s+2\s", status.stdout, re.M), status.stdout
 
     # Production misbehaves: roll back to version 1, once.
     rolled = mlops(project, "rollback")
