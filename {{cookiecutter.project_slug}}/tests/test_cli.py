@@ -4,12 +4,16 @@ import time
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
+from mlflow.server import get_app_client
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.registry import register_challenger
 from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, with_changes
 
 VERBS = [
     "train", "tune", "upload-pending", "register-challenger", "promote", "rollback", "status",
@@ -84,3 +88,37 @@ def test_an_unexpected_error_is_code_4_with_the_traceback_in_a_file(monkeypatch,
     assert "RuntimeError: boom" in line
     path = line.rsplit("traceback: ", 1)[1].rstrip(")")
     assert "Traceback" in Path(path).read_text(encoding="utf-8")
+
+
+
+def test_a_user_who_may_not_move_aliases_gets_403_and_nothing_moves(
+    settings, as_admin, monkeypatch, capsys
+):
+    settings = with_changes(settings, promotion={"min_value": None})
+    train(settings, {})
+    register_challenger(settings)
+    user, password = f"viewer-{settings.model.registered_name}", "viewer-password-123"
+    auth = get_app_client("basic-auth", tracking_uri=as_admin.url)
+    auth.create_user(user, password)
+    experiment = MlflowClient().get_experiment_by_name(settings.tracking.experiment)
+    auth.grant_user_permission(user, "experiment", experiment.experiment_id, "READ")
+    auth.grant_user_permission(user, "registered_model", settings.model.registered_name, "READ")
+
+    monkeypatch.setattr(cli, "load_settings", lambda *_args: settings)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    assert main(["promote"]) == 3
+    assert "denied the request (403)" in one_line_error(capsys)
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", as_admin.admin_password)
+    model = MlflowClient().get_registered_model(settings.model.registered_name)
+    assert "champion" not in model.aliases
+
+
+def test_registry_commands_report_an_unreachable_server(monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the defaults are tested above
+    for verb in ("register-challenger", "promote", "rollback", "status"):
+        assert main([verb]) == 3, verb
+        assert "cannot reach the tracking server" in one_line_error(capsys)
