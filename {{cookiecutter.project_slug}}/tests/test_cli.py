@@ -90,7 +90,6 @@ def test_an_unexpected_error_is_code_4_with_the_traceback_in_a_file(monkeypatch,
     assert "Traceback" in Path(path).read_text(encoding="utf-8")
 
 
-
 def test_a_user_who_may_not_move_aliases_gets_403_and_nothing_moves(
     settings, as_admin, monkeypatch, capsys
 ):
