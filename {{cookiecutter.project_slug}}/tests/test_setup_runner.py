@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 
@@ -11,7 +10,8 @@ import pytest
 from .conftest import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "scripts" / "setup-runner.sh"
-ANSWERS = json.loads((PROJECT_ROOT / ".cookiecutter.json").read_text(encoding="utf-8"))
+LABEL = "{{ cookiecutter.runner_label }}"
+REPO = "{{ cookiecutter.github_owner }}/{{ cookiecutter.project_slug }}"
 BASH = shutil.which("bash")
 
 pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
@@ -25,10 +25,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_the_steps_name_the_label_and_the_repository(system):
     result = run("--os", system)
     assert result.returncode == 0, result.stderr
-    label = ANSWERS["runner_label"]
-    repo = f"{ANSWERS['github_owner']}/{ANSWERS['project_slug']}"
-    assert f"--labels {label} " in result.stdout
-    assert f"--url https://github.com/{repo} " in result.stdout
+    assert f"--labels {LABEL} " in result.stdout
+    assert f"--url https://github.com/{REPO} " in result.stdout
     assert "UV_CACHE_DIR=" in result.stdout and "Security rules" in result.stdout
     assert "<TOKEN>" in result.stdout, "the token is never guessed or embedded"
 
