@@ -1,0 +1,73 @@
+"""The Colab notebook: it runs headlessly against the real server, and it is safe to commit."""
+
+import json
+
+import nbformat
+from mlflow import MlflowClient
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+from {{ cookiecutter.package_name }}.leaks import scan_notebook
+from {{ cookiecutter.package_name }}.provenance import HAS_MODEL_TAG
+
+from .conftest import PROJECT_ROOT
+
+NOTEBOOK = PROJECT_ROOT / "notebooks" / "train_on_colab.ipynb"
+TRIALS = 3
+
+
+def with_parameters(notebook, **values):
+    """Papermill's way: a cell right after the one tagged `parameters` overrides it."""
+    index = next(
+        i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])
+    )
+    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    notebook.cells.insert(index + 1, new_code_cell(source))
+    return notebook
+
+
+def test_the_notebook_trains_and_tunes_on_the_server(settings, as_admin, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_PENDING_DIR", str(tmp_path / "pending"))
+    experiment = settings.tracking.experiment
+    notebook = with_parameters(nbformat.read(NOTEBOOK, as_version=4), TRIALS=TRIALS,
+                               EXPERIMENT=experiment)  # fmt: skip
+    NotebookClient(
+        notebook, kernel_name="python3", timeout=600,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()  # fmt: skip
+
+    client = MlflowClient(as_admin.url)
+    experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    runs = client.search_runs([experiment_id])
+    kinds = sorted(run.data.tags["mlops.kind"] for run in runs)
+    assert kinds == ["train", "trial", "trial", "trial", "tune"]
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    [parent] = [run for run in runs if run.data.tags["mlops.kind"] == "tune"]
+    children = [run for run in runs if run.data.tags.get("mlflow.parentRunId")]
+    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {parent.info.run_id}
+    assert len(children) == TRIALS
+    with_model = [run.info.run_id for run in children if run.data.tags.get(HAS_MODEL_TAG)]
+    tune_models = client.search_logged_models(
+        experiment_ids=[experiment_id],
+        filter_string=f"source_run_id = '{parent.data.tags['mlops.best_run_id']}'",
+    )
+    assert len(tune_models) == 1 and with_model == [tune_models[0].source_run_id]
+    assert len(client.search_logged_models(experiment_ids=[experiment_id])) == 2  # train + tune
+    printed = "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+    assert f"{as_admin.url}/#/experiments/{experiment_id}/runs/" in printed
+    assert as_admin.admin_password not in printed
+
+
+def test_the_committed_notebook_has_no_outputs_credentials_or_tunnel_urls():
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    assert scan_notebook(notebook, NOTEBOOK.name) == []
+
+
+def test_every_colab_only_cell_is_skipped_outside_colab():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    colab_only = [cell for cell in notebook.cells if "google.colab" in cell.source]
+    assert colab_only, "the notebook gets the team's code on Colab"
+    for cell in colab_only:
+        assert cell.cell_type == "markdown" or "skip-execution" in cell.metadata.get("tags", [])
