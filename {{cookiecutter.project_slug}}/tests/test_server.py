@@ -6,6 +6,7 @@ refusals are checked in-process (they happen before anything is spawned).
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import stat
 from contextlib import closing
@@ -82,7 +83,14 @@ def central(tmp_path_factory):
 
 @pytest.fixture
 def config(monkeypatch, tmp_path):
-    """A settings file for the in-process refusals: a free port, a fresh data dir."""
+    """A settings file for the in-process refusals: a free port, a fresh data dir.
+
+    A refusal that does not happen would start a server in the foreground: an alarm turns that
+    into a failure instead of a hang.
+    """
+    if hasattr(signal, "SIGALRM"):
+        previous = signal.signal(signal.SIGALRM, _took_too_long)
+        signal.alarm(90)
 
     def make(**values):
         values.setdefault("port", free_port())
@@ -93,7 +101,14 @@ def config(monkeypatch, tmp_path):
         monkeypatch.delenv("MLFLOW_AUTH_ADMIN_PASSWORD", raising=False)
         return path
 
-    return make
+    yield make
+    if hasattr(signal, "SIGALRM"):
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _took_too_long(_signum, _frame):
+    raise TimeoutError("the command did not refuse: it started a server")
 
 
 # --- secure by default ------------------------------------------------------------------------
