@@ -134,6 +134,8 @@ def test_without_credentials_or_with_a_wrong_password_the_answer_is_401(central)
     assert response.headers["WWW-Authenticate"].startswith("Basic")
     assert status(central.url, ("admin", "not-the-password")) == 401
     assert status(central.url, ("admin", "")) == 401
+    for default in ("password", "password1234"):  # MLflow's old shipped defaults
+        assert status(central.url, ("admin", default)) == 401
     assert status(central.url, ("admin", central.admin_password)) == 200
 
 
