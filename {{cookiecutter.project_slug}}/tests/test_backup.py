@@ -20,6 +20,8 @@ from .central_pc_fixtures import (
     one_line_error,
 )
 
+pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
+
 
 @pytest.fixture
 def team(settings, tracking_server, monkeypatch):

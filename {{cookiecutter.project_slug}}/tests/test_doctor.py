@@ -12,6 +12,8 @@ from {{ cookiecutter.package_name }}.users import add_user
 
 from .central_pc_fixtures import PASSWORD, config_for, new_user, on_server, unique
 
+pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
+
 
 @pytest.fixture
 def team(settings, tracking_server, monkeypatch):

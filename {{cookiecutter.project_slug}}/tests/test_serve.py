@@ -23,6 +23,8 @@ from .central_pc_fixtures import (
 )
 from .conftest import with_changes
 
+pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
+
 
 @pytest.fixture(scope="module")
 def champion(project_settings, tracking_server, tmp_path_factory):

@@ -42,6 +42,8 @@ from .central_pc_fixtures import (
     write_config,
 )
 
+pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
+
 DOMAIN = "team-test.example.org"
 READY = "Ctrl-C stops it"
 

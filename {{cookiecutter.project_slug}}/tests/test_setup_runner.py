@@ -14,7 +14,7 @@ LABEL = "{{ cookiecutter.runner_label }}"
 REPO = "{{ cookiecutter.github_owner }}/{{ cookiecutter.project_slug }}"
 BASH = shutil.which("bash")
 
-pytestmark = pytest.mark.skipif(BASH is None, reason="needs bash")
+pytestmark = [pytest.mark.central_pc, pytest.mark.skipif(BASH is None, reason="needs bash")]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

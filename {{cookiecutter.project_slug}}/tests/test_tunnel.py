@@ -29,6 +29,8 @@ from {{ cookiecutter.package_name }}.tunnel import (
 from .central_pc_fixtures import one_line_error, write_config
 from .conftest import with_changes
 
+pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
+
 DOMAIN = "team-test.ngrok-free.app"
 
 

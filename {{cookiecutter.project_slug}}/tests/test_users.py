@@ -22,6 +22,8 @@ from .central_pc_fixtures import (
     unique,
 )
 
+pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
+
 DENIED = r"403|PERMISSION_DENIED"
 
 

@@ -61,7 +61,7 @@ def explain(settings: Settings, challenger: float, champion: float | None) -> li
         gain = sign * (challenger - champion) / abs(champion)
         checks.append(GateCheck(
             "min_relative_improvement",
-            f"beats champion by >= {promotion.min_relative_improvement:.2%}",
+            f"beats champion by >= {promotion.min_relative_improvement * 100:g} percent",
             gain >= promotion.min_relative_improvement,
         ))  # fmt: skip
     return checks
