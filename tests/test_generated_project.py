@@ -6,7 +6,6 @@ import pytest
 
 from .bakery import tool
 
-
 # The central PC's tests do not depend on the task: the regression bake skips them.
 SELECTIONS = {"default": [], "regression": ["-m", "not central_pc"]}
 
