@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from .errors import MlopsError
+from .errors import GateRefused, MlopsError
 from .settings import Settings, load_settings
 
 UNEXPECTED = 4
@@ -140,7 +140,9 @@ def upload_pending(ctx: Context) -> None:
 
 
 @cli.command(name="register-challenger")
-@click.option("--dry-run", is_flag=True, help="Print the decision; change nothing.")
+@click.option(
+    "--dry-run", is_flag=True, envvar="MLOPS_DRY_RUN", help="Print the decision; change nothing."
+)
 @click.option("--newer-than-challenger", is_flag=True, help="Only runs newer than the challenger.")
 @click.option("--git-commit", help="Only runs made from this git commit.")
 @click.option("--min-value", type=float, help="Minimum the candidate must reach.")
@@ -153,23 +155,49 @@ def register_challenger(
     min_value: float | None,
 ) -> None:
     """Register the best finished training run as the 'challenger'."""
-    raise _not_yet("register-challenger")
+    from .candidates import CandidateFilter
+    from .registry import register_challenger as register
+
+    registration = register(
+        ctx.settings,
+        CandidateFilter(git_commit=git_commit),
+        newer_than_challenger=newer_than_challenger,
+        min_value=min_value,
+        dry_run=dry_run,
+    )
+    click.echo(registration.summary(ctx.settings))
 
 
 @cli.command()
-@click.option("--dry-run", is_flag=True, help="Evaluate and print the verdict; move nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    envvar="MLOPS_DRY_RUN",
+    help="Evaluate and print the verdict; move nothing.",
+)
 @pass_context
 def promote(ctx: Context, dry_run: bool) -> None:
     """Move 'champion' to the challenger if every gate in [promotion] holds."""
-    raise _not_yet("promote")
+    from .promotion import promote as run_promotion
+
+    verdict = run_promotion(ctx.settings, dry_run=dry_run)
+    if verdict.challenger_scores:
+        click.echo(verdict.text())
+    if not verdict.passed:
+        raise GateRefused(verdict.outcome)
+    click.echo(verdict.outcome)
 
 
 @cli.command()
-@click.option("--dry-run", is_flag=True, help="Print what would move; move nothing.")
+@click.option(
+    "--dry-run", is_flag=True, envvar="MLOPS_DRY_RUN", help="Print what would move; move nothing."
+)
 @pass_context
 def rollback(ctx: Context, dry_run: bool) -> None:
     """Put the previous champion back."""
-    raise _not_yet("rollback")
+    from .registry import rollback as run_rollback
+
+    click.echo(run_rollback(ctx.settings, dry_run=dry_run))
 
 
 @cli.command()
@@ -177,7 +205,13 @@ def rollback(ctx: Context, dry_run: bool) -> None:
 @pass_context
 def demo(ctx: Context, keep_server: bool) -> None:
     """Run the whole lifecycle on a local throw-away server (sqlite, basic-auth, 127.0.0.1)."""
-    raise _not_yet("demo")
+    from .demo import demo as run_demo
+    from .demo import wait_for_interrupt
+
+    result = run_demo(ctx.settings, keep_server=keep_server, echo=click.echo)
+    if keep_server:
+        click.echo(f"The server keeps running at {result.url}; stop it with Ctrl-C.")
+        wait_for_interrupt(result.server)
 
 
 # --- the central PC ------------------------------------------------------------------------------
@@ -186,8 +220,23 @@ def demo(ctx: Context, keep_server: bool) -> None:
 @cli.command()
 @pass_context
 def doctor(ctx: Context) -> None:
-    """Check config, server, credentials, permissions, tunnel, allowed hosts and disk space."""
-    raise _not_yet("doctor")
+    """Check config, server, credentials, permissions, tunnel, allowed hosts and disk space.
+
+    One line per check (ok, FAIL with the fix, or skip); exits with the worst failure's code.
+    """
+    from .doctor import config_failure, diagnose, worst
+    from .errors import BadInput, ServerUnavailable
+
+    try:
+        verdicts = [*diagnose(ctx.settings)]
+    except BadInput as exc:
+        verdicts = [config_failure(str(exc))]
+    for verdict in verdicts:
+        click.echo(verdict.line())
+    failures = [v for v in verdicts if v.status == "FAIL"]
+    if failures:
+        error = ServerUnavailable if worst(verdicts) == ServerUnavailable.exit_code else BadInput
+        raise error(f"doctor: {len(failures)} of {len(verdicts)} checks failed (see above)")
 
 
 @cli.group()
@@ -208,8 +257,16 @@ def server_start(
     data_dir: Path | None,
     artifacts_dir: Path | None,
 ) -> None:
-    """Start `mlflow server --app-name basic-auth` in the foreground."""
-    raise _not_yet("server start")
+    """Start `mlflow server --app-name basic-auth` in the foreground (Ctrl-C stops it).
+
+    On first start the admin password comes from $MLFLOW_AUTH_ADMIN_PASSWORD, or is generated,
+    shown once on a terminal and stored (0600) in the data dir.
+    """
+    from .server import serve_forever
+
+    serve_forever(
+        ctx.settings, host, port, data_dir, artifacts_dir, click.echo, sys.stdout.isatty()
+    )
 
 
 @server.command(name="add-user")
@@ -219,8 +276,14 @@ def server_start(
 )
 @pass_context
 def server_add_user(ctx: Context, name: str, role: str) -> None:
-    """Create a user (password from a prompt, or stdin) and grant the role's permissions."""
-    raise _not_yet("server add-user")
+    """Create a user (password from a prompt, or stdin) and grant the role's permissions.
+
+    reader: READ on the experiment and the model; member: EDIT on the experiment (log runs);
+    ci: READ on the experiment, MANAGE on the model (register, move aliases).
+    """
+    from .users import add_user
+
+    click.echo(add_user(ctx.settings, name, role, read_password(f"Password for {name}")))
 
 
 @server.command(name="set-password")
@@ -228,7 +291,9 @@ def server_add_user(ctx: Context, name: str, role: str) -> None:
 @pass_context
 def server_set_password(ctx: Context, name: str) -> None:
     """Change a user's password (read from a prompt, or stdin)."""
-    raise _not_yet("server set-password")
+    from .users import set_password
+
+    click.echo(set_password(ctx.settings, name, read_password(f"New password for {name}")))
 
 
 @server.command(name="remove-user")
@@ -236,7 +301,9 @@ def server_set_password(ctx: Context, name: str) -> None:
 @pass_context
 def server_remove_user(ctx: Context, name: str) -> None:
     """Delete a user and their permissions."""
-    raise _not_yet("server remove-user")
+    from .users import remove_user
+
+    click.echo(remove_user(ctx.settings, name))
 
 
 @server.command(name="backup")
@@ -244,8 +311,17 @@ def server_remove_user(ctx: Context, name: str) -> None:
 @click.option("--keep", type=click.IntRange(1), help="How many backups to keep (default: 7).")
 @pass_context
 def server_backup(ctx: Context, destination: Path | None, keep: int | None) -> None:
-    """Consistent online copy of the sqlite DBs (sqlite's backup API) into a folder."""
-    raise _not_yet("server backup")
+    """Consistent online copy of the sqlite DBs (sqlite's backup API) into a folder.
+
+    Safe while the server runs. Default folder: [server] backup_dir; keeps the newest
+    [server] keep_backups. Secrets and artifacts are not copied.
+    """
+    from .backup import backup
+
+    folder, removed = backup(ctx.settings, destination, keep)
+    click.echo(f"backup written to {folder}")
+    for old in removed:
+        click.echo(f"removed the older backup {old.name}")
 
 
 @server.command(name="restore")
@@ -254,22 +330,35 @@ def server_backup(ctx: Context, destination: Path | None, keep: int | None) -> N
 @pass_context
 def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
     """Restore a backup into the data dir; refuses while a server uses it."""
-    raise _not_yet("server restore")
+    from .backup import restore
+
+    click.echo(restore(ctx.settings, backup, data_dir))
 
 
 @cli.command()
 @pass_context
 def tunnel(ctx: Context) -> None:
-    """Publish the tracking server through the configured tunnel and check it from outside."""
-    raise _not_yet("tunnel")
+    """Publish the tracking server through the configured tunnel and check it from outside.
+
+    Runs until Ctrl-C. ngrok needs NGROK_AUTHTOKEN and [tunnel] domain; cloudflared a named
+    tunnel's TUNNEL_TOKEN (or a quick tunnel); none publishes nothing.
+    """
+    from .tunnel import run
+
+    run(ctx.settings, click.echo)
 
 
 @cli.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=5001, show_default=True)
 @pass_context
 def serve(ctx: Context, port: int) -> None:
-    """Serve models:/<name>@champion on 127.0.0.1 and check it with a smoke prediction."""
-    raise _not_yet("serve")
+    """Serve models:/<name>@champion on 127.0.0.1 and check it with a smoke prediction.
+
+    Runs until Ctrl-C. The alias is read at start: restart it after a promotion.
+    """
+    from .serve import run
+
+    run(ctx.settings, port, click.echo)
 
 
 def _quiet_libraries() -> None:
@@ -277,6 +366,7 @@ def _quiet_libraries() -> None:
     MLflow, which reads its logging level at import time."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="mlflow")
