@@ -7,12 +7,11 @@ the best as challenger, promote it, train a worse one and watch the gate refuse 
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import tracking
 from .candidates import CandidateFilter
 from .errors import BadInput
 from .promotion import promote
@@ -49,20 +48,6 @@ class DemoResult:
     server: LocalServer
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def plan_for(settings: Settings) -> Plan:
     estimator = settings.model.estimator.rsplit(".", 1)[-1]
     if estimator not in PLANS:
@@ -94,7 +79,7 @@ def demo(
         "MLFLOW_TRACKING_PASSWORD": server.admin_password,
     }
     try:
-        with _environment(credentials):
+        with tracking.environment(credentials):
             result = _lifecycle(local, plan, server, echo)
     finally:
         if not keep_server:

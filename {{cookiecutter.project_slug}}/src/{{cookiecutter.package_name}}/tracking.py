@@ -26,6 +26,8 @@ HTTP_DEFAULTS = {
     # pip_requirements are explicit and the lock hash is a run tag: no uv export per model
     "MLFLOW_UV_AUTO_DETECT": "false",
     "MLFLOW_LOG_UV_FILES": "false",
+    # ending a run otherwise fetches it again only to print its link: one request per run
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 
 
@@ -72,6 +74,22 @@ def _reason(message: str) -> str:
         if hint in message:
             return hint.lower()
     return "no answer after retries"
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables for a block, then restore them: MLflow reads credentials and HTTP settings
+    from the environment on every request."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager

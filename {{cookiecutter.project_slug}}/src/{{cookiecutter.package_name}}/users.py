@@ -76,21 +76,12 @@ def session(who: Admin) -> Iterator[None]:
     """MLflow reads credentials from the environment on every request: set them, then restore."""
     for name, value in tracking.HTTP_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    saved = {
-        name: os.environ.get(name)
-        for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    credentials = {
+        "MLFLOW_TRACKING_USERNAME": who.username,
+        "MLFLOW_TRACKING_PASSWORD": who.password,
     }
-    os.environ["MLFLOW_TRACKING_USERNAME"] = who.username
-    os.environ["MLFLOW_TRACKING_PASSWORD"] = who.password
-    try:
-        with tracking.server_errors(who.url):
-            yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with tracking.environment(credentials), tracking.server_errors(who.url):
+        yield
 
 
 def auth_client(url: str):
