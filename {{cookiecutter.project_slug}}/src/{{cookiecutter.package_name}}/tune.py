@@ -217,9 +217,13 @@ def tune(
     progress: bool = True,
 ) -> TuneResult:
     """Search, then log the parent and its children; a dead server saves the best run locally."""
-    method = method or settings.tune.method
+    method, count = method or settings.tune.method, trials or settings.tune.trials
+    if method not in {"grid", "random"} or count < 1:
+        raise BadInput(
+            f"tune: method must be grid or random and trials at least 1 ({method}, {count})"
+        )
     space = parse_space(settings)
-    combos = plan(space, method, trials or settings.tune.trials, settings.tune.seed)
+    combos = plan(space, method, count, settings.tune.seed)
     split = load_split(settings)
     fitted = fit_trials(settings, split, combos, progress)
     best = pick_best(fitted, settings)
