@@ -111,6 +111,12 @@ def test_a_bad_space_is_bad_input(settings, space, message):
     assert error.value.exit_code == 2 and str(error.value).startswith("[tune.space]")
 
 
+@pytest.mark.parametrize("trials, method", [(0, "random"), (3, "bayes")])
+def test_a_bad_trial_count_or_method_is_bad_input(settings, trials, method):
+    with pytest.raises(BadInput, match="method must be grid or random and trials at least 1"):
+        tune(settings, trials=trials, method=method, progress=False)
+
+
 def test_the_command_exits_2_on_a_bad_space(tmp_path, monkeypatch, capsys):
     text = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
     config = tmp_path / "mlops.toml"

@@ -217,7 +217,8 @@ def tune(
     progress: bool = True,
 ) -> TuneResult:
     """Search, then log the parent and its children; a dead server saves the best run locally."""
-    method, count = method or settings.tune.method, trials or settings.tune.trials
+    method = method or settings.tune.method
+    count = settings.tune.trials if trials is None else trials
     if method not in {"grid", "random"} or count < 1:
         raise BadInput(
             f"tune: method must be grid or random and trials at least 1 ({method}, {count})"
