@@ -1,6 +1,8 @@
 """The Colab notebook: it runs headlessly against the real server, and it is safe to commit."""
 
 import json
+import subprocess
+import sys
 
 import nbformat
 from mlflow import MlflowClient
@@ -63,6 +65,13 @@ def test_the_notebook_trains_and_tunes_on_the_server(settings, as_admin, tmp_pat
 def test_the_committed_notebook_has_no_outputs_credentials_or_tunnel_urls():
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
     assert scan_notebook(notebook, NOTEBOOK.name) == []
+
+
+def test_nbstripout_finds_nothing_to_strip():
+    """The pre-commit hook must be a no-op on the committed notebook (ids included)."""
+    verify = [sys.executable, "-m", "nbstripout", "--verify", str(NOTEBOOK)]
+    result = subprocess.run(verify, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_colab_only_cell_is_skipped_outside_colab():
