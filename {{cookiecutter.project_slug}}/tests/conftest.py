@@ -26,6 +26,15 @@ def with_changes(settings: Settings, **sections: dict) -> Settings:
     return settings.model_copy(update=update)
 
 
+@pytest.fixture(autouse=True)
+def pending_folder(tmp_path, monkeypatch) -> Path:
+    """Runs saved while a test's server is unreachable stay in the test's own folder, never in
+    the project's `.mlops/pending`, where a later `mlops upload-pending` would send them."""
+    folder = tmp_path / "pending"
+    monkeypatch.setenv("MLOPS_PENDING_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def project_settings() -> Settings:
     return load_settings(PROJECT_ROOT / "mlops.toml")
