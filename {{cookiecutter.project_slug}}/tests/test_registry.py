@@ -101,3 +101,17 @@ def test_an_experiment_that_does_not_exist_is_bad_input(settings, as_admin):
     missing = with_changes(settings, tracking={"experiment": "never-created-here"})
     with pytest.raises(BadInput, match="does not exist"):
         register_challenger(missing)
+
+
+def test_each_decision_is_reported_in_the_job_summary(settings, as_admin, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = train(settings, {})
+    register_challenger(settings)
+    with pytest.raises(GateRefused):
+        register_challenger(settings, min_value=2.0 if settings.metric.greater_is_better else -1.0)
+    with pytest.raises(BadInput):
+        rollback(settings)
+    text = summary.read_text(encoding="utf-8")
+    assert "## Register challenger" in text and f"`{result.run_id}`" in text
+    assert "## Register challenger: refused" in text and "no candidate reaches" in text

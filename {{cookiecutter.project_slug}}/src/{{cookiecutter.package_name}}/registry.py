@@ -19,7 +19,7 @@ from .candidates import CandidateFilter, best_candidate
 from .errors import BadInput, GateRefused
 from .metrics import is_better
 from .provenance import HOLDOUT_DIGEST_TAG, who, workflow_run_url
-from .report import Table
+from .report import Table, write_step_summary
 from .settings import Settings
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
@@ -76,6 +76,16 @@ class Registration:
             f"{what}{version} of {settings.model.registered_name!r} as {CHALLENGER}: "
             f"run {self.run.info.run_id} ({primary} = {self.metric:.4f})"
         )
+
+    def markdown(self, settings: Settings) -> str:
+        table = Table(["run", settings.metric.primary, "version", "git commit"])
+        table.add(
+            f"`{self.run.info.run_id}`",
+            f"{self.metric:.4f}",
+            self.version or "-",
+            f"`{self.run.data.tags.get('mlflow.source.git.commit', 'unknown')[:12]}`",
+        )
+        return f"## Register challenger\n\n{table.markdown()}\n\n{self.summary(settings)}"
 
 
 def _existing_version(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
@@ -138,10 +148,12 @@ def _check_min_value(settings: Settings, metric: float, min_value: float | None)
     reached = metric == min_value or is_better(metric, min_value, settings.metric.greater_is_better)
     if not reached:
         relation = ">=" if settings.metric.greater_is_better else "<="
-        raise GateRefused(
+        reason = (
             f"no candidate reaches {settings.metric.primary} {relation} {min_value}: "
             f"the best run scores {metric:.4f}"
         )
+        write_step_summary(f"## Register challenger: refused\n\n{reason}")
+        raise GateRefused(reason)
 
 
 def register_challenger(
@@ -166,7 +178,11 @@ def register_challenger(
         _check_min_value(settings, metric, min_value)
         existing = _existing_version(client, name, run.info.run_id)
         if dry_run:
-            return Registration(run, metric, existing.version if existing else None, False, True)
+            decision = Registration(
+                run, metric, existing.version if existing else None, False, True
+            )
+            write_step_summary(decision.markdown(settings))
+            return decision
         version, created = existing, False
         if version is None:
             _ensure_registered_model(client, name)
@@ -180,7 +196,9 @@ def register_challenger(
             )
             created = True
         move_alias(client, name, CHALLENGER, version)
-    return Registration(run, metric, version.version, created, False)
+    registration = Registration(run, metric, version.version, created, False)
+    write_step_summary(registration.markdown(settings))
+    return registration
 
 
 def _after_challenger(client: MlflowClient, name: str, criteria: CandidateFilter):
@@ -209,13 +227,18 @@ def rollback(settings: Settings, dry_run: bool = False) -> str:
             f" (was version {current.version})" if current else ""
         )
         if dry_run:
-            return f"would move {what}"
+            return _summarised(f"would move {what}")
         move_alias(client, name, CHAMPION, previous)
         client.delete_registered_model_alias(name, PREVIOUS)
         if current is not None:
             client.set_model_version_tag(name, current.version, "mlops.rolled_back_at", now_utc())
             client.set_model_version_tag(name, current.version, "mlops.rolled_back_by", who())
-    return f"moved {what}"
+    return _summarised(f"moved {what}")
+
+
+def _summarised(outcome: str) -> str:
+    write_step_summary(f"## Roll back\n\n{outcome}")
+    return outcome
 
 
 # --- status -------------------------------------------------------------------------------------
