@@ -5,6 +5,7 @@ approvers on main can promote."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -24,30 +25,42 @@ def git(path, *args):
     )  # fmt: skip
 
 
+CI_USER, CI_PASSWORD = "github-ci", "ci-password-for-act-tests"
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    """A baked project as its own git repository on main, with an approver allow-list."""
+    """A baked project as its own git repository on main, with an approver allow-list, and a
+    CI user on the server holding only the `ci` role (READ experiment, MANAGE model)."""
     project = bake(tmp_path_factory.mktemp("act"), runner_label=LABEL)
-    settings = project.path / "mlops.toml"
-    text = settings.read_text(encoding="utf-8").replace(
-        "approvers = []", f'approvers = ["{APPROVER}"]'
-    )
-    settings.write_text(text, encoding="utf-8")
-    git(project.path, "init", "-q", "-b", "main")
-    git(project.path, "add", "-A")
-    git(project.path, "commit", "-q", "-m", "baked")
     with running_server(project, tmp_path_factory.mktemp("act-server")) as server:
+        port = server.url.rsplit(":", 1)[1]
+        settings = project.path / "mlops.toml"
+        text = settings.read_text(encoding="utf-8")
+        text = text.replace("approvers = []", f'approvers = ["{APPROVER}"]')
+        text = re.sub(r"(?m)^port = \d+", f"port = {port}", text)
+        settings.write_text(text, encoding="utf-8")
+        git(project.path, "init", "-q", "-b", "main")
+        git(project.path, "add", "-A")
+        git(project.path, "commit", "-q", "-m", "baked")
+        added = subprocess.run(
+            [tool("uv"), "run", "--frozen", "mlops", "server", "add-user", CI_USER, "--role", "ci"],
+            cwd=project.path, input=CI_PASSWORD + "\n", capture_output=True, text=True,
+            env={**project_environment(), **server.env()}, timeout=300,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
         yield project, server
 
 
 def act(repo, workflow: str, actor: str = APPROVER, event: str = "workflow_dispatch", ref=None):
     project, server = repo
+    credentials = server.env(MLFLOW_TRACKING_USERNAME=CI_USER, MLFLOW_TRACKING_PASSWORD=CI_PASSWORD)
     secrets = []
     if ref is not None:
         payload = project.path.parent / "event.json"
         payload.write_text(json.dumps({"ref": ref}), encoding="utf-8")
         secrets += ["-e", str(payload)]
-    for name, value in server.env().items():
+    for name, value in credentials.items():
         secrets += ["-s", f"{name}={value}"]
     args = [
         tool("act"), event, "-W", f".github/workflows/{workflow}",
