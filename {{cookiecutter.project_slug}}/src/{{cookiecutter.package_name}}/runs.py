@@ -9,10 +9,9 @@ never picks it up and a dead tunnel is not waited for twice.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
@@ -25,6 +24,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
+from . import tracking
 from .data import Split
 from .provenance import CANDIDATE_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, run_tags
 from .settings import Settings
@@ -113,18 +113,9 @@ def end_failed() -> None:
     """Mark the active run FAILED with one quick attempt: after a failed call the server is
     probably gone, and MLflow's retries would make the user wait a second time. A run left
     RUNNING this way is closed by `upload-pending` (it carries the attempt tag)."""
-    saved = {name: os.environ.get(name) for name in ONE_QUICK_TRY}
-    os.environ.update(ONE_QUICK_TRY)
-    try:
+    quiet = suppress(MlflowException, requests.exceptions.RequestException)
+    with tracking.environment(ONE_QUICK_TRY), quiet:
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
-    except (MlflowException, requests.exceptions.RequestException):
-        pass
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def log_candidate(
