@@ -61,3 +61,24 @@ def test_the_linters_really_catch_a_bad_workflow(bakery, tmp_path):
     result = lint([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
                    str(workflows / "bad.yml")], tmp_path)  # fmt: skip
     assert result.returncode != 0
+
+
+def pins(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        if "uses:" in line and "@" in line:
+            action, ref = line.split("uses:", 1)[1].strip().split("@", 1)
+            found[action] = ref
+    return found
+
+
+def test_the_template_and_the_generated_projects_pin_the_same_commits(bakery):
+    from .bakery import TEMPLATE
+
+    ours = pins((TEMPLATE / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    theirs = {}
+    for workflow in (bakery("default").path / ".github" / "workflows").glob("*.yml"):
+        theirs.update(pins(workflow.read_text(encoding="utf-8")))
+    shared = set(ours) & set(theirs)
+    assert shared, "expected common actions"
+    assert {a: ours[a] for a in shared} == {a: theirs[a] for a in shared}
