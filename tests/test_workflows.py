@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from .bakery import tool
+from .bakery import TEMPLATE, tool
 from .conftest import OPTION_SETS
 
 
@@ -73,8 +73,6 @@ def pins(text: str) -> dict[str, str]:
 
 
 def test_the_template_and_the_generated_projects_pin_the_same_commits(bakery):
-    from .bakery import TEMPLATE
-
     ours = pins((TEMPLATE / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
     theirs = {}
     for workflow in (bakery("default").path / ".github" / "workflows").glob("*.yml"):
