@@ -159,35 +159,41 @@ def _denied(check: str, what: str, role: str) -> Verdict:
     )  # fmt: skip
 
 
+def _resource(
+    probe: Probe, check: str, endpoint: str, what: str, role: str, creator: str, **params
+):
+    """(the resource's JSON, None), or (None, the failing verdict: 403, missing, other)."""
+    response = probe.get(endpoint, **params)
+    if response.status_code == 403:
+        return None, _denied(check, what, role)
+    if response.status_code == 404:
+        fix = f"mlops server add-user creates it (or the first {creator})"
+        return None, failed(check, f"{what} does not exist yet", fix, CONFIG)
+    if response.status_code != 200:
+        return None, failed(check, f"answered {response.status_code}", "see the server log")
+    return response.json(), None
+
+
 def experiment_permission(probe: Probe, name: str) -> Verdict:
     check = "experiment permission"
-    response = probe.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=name)
-    if response.status_code == 403:
-        return _denied(check, f"experiment {name!r}", "member")
-    if response.status_code == 404:
-        return failed(
-            check, f"experiment {name!r} does not exist yet",
-            "mlops server add-user creates it (or the first mlops train)", CONFIG,
-        )  # fmt: skip
-    if response.status_code != 200:
-        return failed(check, f"answered {response.status_code}", "see the server log")
-    experiment_id = response.json()["experiment"]["experiment_id"]
-    level = _permission(probe, "experiment", experiment_id) or "readable"
+    body, failure = _resource(
+        probe, check, "/api/2.0/mlflow/experiments/get-by-name", f"experiment {name!r}",
+        "member", "mlops train", experiment_name=name,
+    )  # fmt: skip
+    if failure:
+        return failure
+    level = _permission(probe, "experiment", body["experiment"]["experiment_id"]) or "readable"
     return passed(check, f"{level} on {name!r}")
 
 
 def model_permission(probe: Probe, name: str) -> Verdict:
     check = "model permission"
-    response = probe.get("/api/2.0/mlflow/registered-models/get", name=name)
-    if response.status_code == 403:
-        return _denied(check, f"registered model {name!r}", "ci")
-    if response.status_code == 404:
-        return failed(
-            check, f"registered model {name!r} does not exist yet",
-            "mlops server add-user creates it (or the first register-challenger)", CONFIG,
-        )  # fmt: skip
-    if response.status_code != 200:
-        return failed(check, f"answered {response.status_code}", "see the server log")
+    _body, failure = _resource(
+        probe, check, "/api/2.0/mlflow/registered-models/get", f"registered model {name!r}",
+        "ci", "register-challenger", name=name,
+    )  # fmt: skip
+    if failure:
+        return failure
     level = _permission(probe, "registered_model", name) or "readable"
     return passed(check, f"{level} on {name!r}")
 
