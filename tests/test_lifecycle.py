@@ -58,7 +58,9 @@ def test_the_whole_lifecycle(project):
     assert first.returncode == 0, first.stderr
     assert "registered version 1" in first.stdout
     again = mlops(project, "register-challenger")
-    assert again.returncode == 0 and "already is version 1" in again.stdout
+    assert again.returncode == 0 and "challenger already is version 1" in again.stdout
+    dry = mlops(project, "register-challenger", "--dry-run")
+    assert dry.returncode == 0 and "dry run: challenger would point at version 1" in dry.stdout
 
     dry = mlops(project, "promote", "--dry-run")
     assert dry.returncode == 0 and "would become champion" in dry.stdout

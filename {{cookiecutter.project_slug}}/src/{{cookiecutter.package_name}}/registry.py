@@ -67,15 +67,14 @@ class Registration:
     dry_run: bool
 
     def summary(self, settings: Settings) -> str:
-        primary = settings.metric.primary
-        what = (
-            "would register" if self.dry_run else ("registered" if self.created else "already is")
-        )
-        version = f" version {self.version}" if self.version else ""
-        return (
-            f"{what}{version} of {settings.model.registered_name!r} as {CHALLENGER}: "
-            f"run {self.run.info.run_id} ({primary} = {self.metric:.4f})"
-        )
+        name = repr(settings.model.registered_name)
+        run = f"run {self.run.info.run_id} ({settings.metric.primary} = {self.metric:.4f})"
+        if self.dry_run:
+            target = f"version {self.version}" if self.version else "a new version"
+            return f"dry run: {CHALLENGER} would point at {target} of {name}: {run}"
+        if self.created:
+            return f"registered version {self.version} of {name} as {CHALLENGER}: {run}"
+        return f"{CHALLENGER} already is version {self.version} of {name}: {run}"
 
     def markdown(self, settings: Settings) -> str:
         table = Table(["run", settings.metric.primary, "version", "git commit"])
