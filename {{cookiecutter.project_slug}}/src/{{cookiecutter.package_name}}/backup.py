@@ -69,6 +69,10 @@ def backup(
     paths = ServerPaths.from_settings(settings)
     root = Path(destination) if destination else settings.resolve(settings.server.backup_dir)
     keep = keep or settings.server.keep_backups
+    if settings.server.backend_store_uri.startswith("postgresql"):
+        raise BadInput(
+            "the backend is PostgreSQL: back it up with pg_dump (this command copies sqlite DBs)"
+        )
     if not paths.backend_db.is_file():
         raise BadInput(
             f"no database at {paths.backend_db}: nothing to back up ([server] data_dir?)"

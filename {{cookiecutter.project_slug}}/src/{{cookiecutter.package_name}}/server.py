@@ -85,6 +85,7 @@ class ServerOptions:
     workers: int = 1
     auth_cache_ttl_seconds: int = 60
     allowed_hosts: tuple[str, ...] = ()
+    backend_store_uri: str = ""  # empty: sqlite in the data dir
 
     @property
     def url(self) -> str:
@@ -190,11 +191,16 @@ def allowed_hosts(options: ServerOptions, tunnel_domain: str = "") -> list[str]:
     return list(dict.fromkeys(hosts))
 
 
+def backend_store_uri(paths: ServerPaths, options: ServerOptions) -> str:
+    """sqlite on the local disk by default; PostgreSQL when the team outgrows it."""
+    return options.backend_store_uri or f"sqlite:///{paths.backend_db.as_posix()}"
+
+
 def command(paths: ServerPaths, options: ServerOptions, tunnel_domain: str = "") -> list[str]:
     return [
         sys.executable, "-m", "mlflow", "server",
         "--app-name", "basic-auth",
-        "--backend-store-uri", f"sqlite:///{paths.backend_db.as_posix()}",
+        "--backend-store-uri", backend_store_uri(paths, options),
         "--artifacts-destination", paths.artifacts_dir.as_uri(),
         "--serve-artifacts",
         "--host", options.host,
@@ -388,6 +394,7 @@ def options_from_settings(
         workers=server.workers,
         auth_cache_ttl_seconds=server.auth_cache_ttl_seconds,
         allowed_hosts=tuple(server.allowed_hosts),
+        backend_store_uri=server.backend_store_uri,
     )
 
 
@@ -429,7 +436,7 @@ def check_startable(paths: ServerPaths, options: ServerOptions) -> None:
         raise BadInput(f"port {options.port} is already in use (choose --port)")
     if is_locked(paths.data_dir):
         raise BadInput(f"{paths.data_dir} is in use by another server or restore (stop it first)")
-    problem = schema_problem(paths.backend_db)
+    problem = None if options.backend_store_uri else schema_problem(paths.backend_db)
     if problem:
         raise BadInput(problem)
 

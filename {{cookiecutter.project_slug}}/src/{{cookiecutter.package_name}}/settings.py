@@ -10,8 +10,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import BadInput
 from .metrics import METRICS, Task
@@ -76,6 +84,18 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1, le=16)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0)
     allowed_hosts: list[str] = []
+    backend_store_uri: str = ""
+    """Empty: sqlite in `data_dir`. To scale out: `postgresql://user@host:5432/mlflow`, with the
+    password in `PGPASSWORD` (never in this file)."""
+
+    @field_validator("backend_store_uri")
+    @classmethod
+    def _no_password_in_uri(cls, value: str) -> str:
+        if value and urlsplit(value).password:
+            raise ValueError("keep the database password out of mlops.toml: set PGPASSWORD")
+        if value and not value.startswith(("postgresql", "sqlite:")):
+            raise ValueError("use a postgresql:// (or sqlite:) URI, or leave it empty")
+        return value
 
 
 class TunnelSettings(_Section):
