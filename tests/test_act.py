@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -25,7 +26,7 @@ def git(path, *args):
     )  # fmt: skip
 
 
-CI_USER, CI_PASSWORD = "github-ci", "ci-password-for-act-tests"
+CI_USER, CI_PASSWORD = "github-ci", secrets.token_urlsafe(18)  # made per run, never a literal
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from {{ cookiecutter.package_name }}.users import add_user
 
 from .conftest import PROJECT_ROOT, with_changes
 
-PASSWORD = "correct-horse-battery"  # 12+ characters, as the server requires
+PASSWORD = secrets.token_urlsafe(18)  # made per run, never a literal; 12+ characters
 MLOPS = str(Path(sys.executable).parent / "mlops")
 
 

@@ -1,5 +1,6 @@
 """The `mlops` command: every outcome is an exit code and, when non-zero, one line on stderr."""
 
+import secrets
 import time
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def test_a_user_who_may_not_move_aliases_gets_403_and_nothing_moves(
     settings = with_changes(settings, promotion={"min_value": None})
     train(settings, {})
     register_challenger(settings)
-    user, password = f"viewer-{settings.model.registered_name}", "viewer-password-123"
+    user, password = f"viewer-{settings.model.registered_name}", secrets.token_urlsafe(18)
     auth = get_app_client("basic-auth", tracking_uri=as_admin.url)
     auth.create_user(user, password)
     experiment = MlflowClient().get_experiment_by_name(settings.tracking.experiment)

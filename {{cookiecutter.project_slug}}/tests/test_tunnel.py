@@ -7,6 +7,7 @@ against the real local test server, and against a real (unprotected) HTTP server
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +30,7 @@ from {{ cookiecutter.package_name }}.tunnel import (
 from .central_pc_fixtures import one_line_error, write_config
 from .conftest import with_changes
 
+FAKE_TOKEN = secrets.token_hex(8)  # never a real ngrok token in the repository
 pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
 
 DOMAIN = "team-test.ngrok-free.app"
@@ -76,13 +78,13 @@ def test_ngrok_needs_its_token_from_the_environment(tunnel_settings):
 
 
 def test_ngrok_needs_the_static_domain(tunnel_settings, monkeypatch):
-    monkeypatch.setenv("NGROK_AUTHTOKEN", "token-from-the-dashboard")
+    monkeypatch.setenv("NGROK_AUTHTOKEN", FAKE_TOKEN)
     with pytest.raises(BadInput, match=r"\[tunnel\] domain is empty"):
         plan(tunnel_settings("ngrok", domain=""))
 
 
 def test_ngrok_publishes_the_local_server_on_the_domain(tunnel_settings, monkeypatch):
-    monkeypatch.setenv("NGROK_AUTHTOKEN", "token-from-the-dashboard")
+    monkeypatch.setenv("NGROK_AUTHTOKEN", FAKE_TOKEN)
     chosen = plan(tunnel_settings("ngrok", domain=f"https://{DOMAIN}/", port=5123))
     assert chosen == Plan("ngrok", "http://127.0.0.1:5123", DOMAIN)
     assert chosen.public_url == f"https://{DOMAIN}"
@@ -137,7 +139,7 @@ def test_no_local_server_stops_before_the_provider(tmp_path, monkeypatch, capsys
     port = free_port()
     config = write_config(tmp_path, provider="ngrok", domain=DOMAIN, port=port)
     monkeypatch.setenv("MLOPS_CONFIG", str(config))
-    monkeypatch.setenv("NGROK_AUTHTOKEN", "token-from-the-dashboard")
+    monkeypatch.setenv("NGROK_AUTHTOKEN", FAKE_TOKEN)
     assert main(["tunnel"]) == 3
     assert f"no tracking server answers at http://127.0.0.1:{port}" in one_line_error(capsys)
 

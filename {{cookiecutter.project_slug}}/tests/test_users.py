@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -122,9 +124,10 @@ def test_add_user_reads_the_password_from_stdin(cli_config, tracking_server, mon
 
 def test_set_password_replaces_the_old_one(team, cli_config, tracking_server, monkeypatch, capsys):
     name, old = new_user(team, "member")
-    feed_stdin(monkeypatch, "another-long-password\n")
+    new = secrets.token_urlsafe(18)
+    feed_stdin(monkeypatch, f"{new}\n")
     assert main(["server", "set-password", name]) == 0
-    assert status(tracking_server.url, (name, "another-long-password")) == 200
+    assert status(tracking_server.url, (name, new)) == 200
     assert status(tracking_server.url, (name, old)) == 401
 
 
