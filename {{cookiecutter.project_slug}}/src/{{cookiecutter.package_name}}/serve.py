@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from . import tracking
 from .data import load_split
 from .errors import BadInput, ServerUnavailable
 from .registry import CHAMPION
-from .server import Terminated, port_in_use, sigterm_raises, terminate_tree
+from .server import hold_in_foreground, port_in_use, terminate_tree, wait_ready
 from .settings import Settings
 
 SMOKE_ROWS = 3
@@ -89,27 +88,17 @@ class ModelServer:
             stdout=output, stderr=subprocess.STDOUT if output else None, start_new_session=True,
         )  # fmt: skip
         try:
-            self._wait_ready()
+            wait_ready(
+                f"{self.url}/ping",
+                self.process,
+                "mlflow models serve",
+                STARTUP_TIMEOUT_S,
+                self.log_file,
+            )
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _wait_ready(self, timeout: float = STARTUP_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                where = f" (see {self.log_file})" if self.log_file else ""
-                raise ServerUnavailable(
-                    f"mlflow models serve exited with code {self.process.returncode}{where}"
-                )
-            try:
-                if requests.get(f"{self.url}/ping", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
-        raise ServerUnavailable(f"the model server did not answer {self.url}/ping in {timeout} s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -147,17 +136,13 @@ def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> N
     rows = smoke_rows(settings)
     model_uri = champion_uri(settings)
     server = ModelServer(model_uri, port, settings.tracking_uri)
-    with sigterm_raises():
-        try:
-            server.start()
-            predictions = predict(server.url, rows)
-            echo(f"serving {model_uri} (version {version.version}) at {server.url}/invocations")
-            echo(f"smoke prediction on {len(rows)} holdout rows: {predictions}")
-            echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
-            code = server.process.wait()
-        except (KeyboardInterrupt, Terminated):
-            echo("Stopping the model server ...")
-            return
-        finally:
-            server.stop()
-    raise ServerUnavailable(f"mlflow models serve exited with code {code}")
+
+    def start() -> subprocess.Popen:
+        server.start()
+        predictions = predict(server.url, rows)
+        echo(f"serving {model_uri} (version {version.version}) at {server.url}/invocations")
+        echo(f"smoke prediction on {len(rows)} holdout rows: {predictions}")
+        echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
+        return server.process
+
+    hold_in_foreground(start, server.stop, "the model server", echo)

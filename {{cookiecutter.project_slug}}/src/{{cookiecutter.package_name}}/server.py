@@ -233,18 +233,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = STARTUP_TIMEOUT_S) -> None:
+def wait_ready(
+    url: str,
+    process: subprocess.Popen,
+    what: str = "the tracking server",
+    timeout: float = STARTUP_TIMEOUT_S,
+    log_file: Path | None = None,
+) -> None:
+    """Until `url` answers 200, or the process dies, or the time is up (then one clear line)."""
+    where = f" (see {log_file})" if log_file else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServerUnavailable(f"the tracking server exited with code {process.returncode}")
+            raise ServerUnavailable(f"{what} exited with code {process.returncode}{where}")
         try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+            if requests.get(url, timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.3)
-    raise ServerUnavailable(f"the tracking server did not answer {url}/health in {timeout:.0f} s")
+    raise ServerUnavailable(f"{what} did not answer {url} in {timeout:.0f} s{where}")
 
 
 @dataclass
@@ -273,7 +281,7 @@ class LocalServer:
         self.lock.acquire()
         try:
             self._spawn(tunnel_domain, foreground)
-            wait_healthy(self.url, self.process)
+            wait_ready(f"{self.url}/health", self.process)
         except BaseException:
             self.stop()
             raise
@@ -420,6 +428,25 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def hold_in_foreground(
+    start: Callable[[], subprocess.Popen],
+    stop: Callable[[], None],
+    what: str,
+    echo: Callable[[str], None],
+) -> None:
+    """Start a long-lived process and wait on it: Ctrl-C or SIGTERM (systemd, NSSM) stop it
+    cleanly and return; the process dying on its own is a server error."""
+    with sigterm_raises():
+        try:
+            code = start().wait()
+        except (KeyboardInterrupt, Terminated):
+            echo(f"Stopping {what} ...")
+            return
+        finally:
+            stop()
+    raise ServerUnavailable(f"{what} exited with code {code}")
+
+
 def _stop_uninterrupted(server: LocalServer) -> None:
     """A second Ctrl-C while the workers shut down must not leave them running."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -461,15 +488,11 @@ def serve_forever(
         echo(f"  stored in {paths.admin_password_file} (readable by you only); keep a copy in")
         echo("  your password manager: it is not shown again")
     server = LocalServer(paths, options, password)
-    with sigterm_raises():
-        try:
-            server.start(settings.tunnel.domain, foreground=True)
-            echo(f"MLflow tracking server at {server.url} (user {ADMIN_USERNAME}); Ctrl-C stops it")
-            echo(f"  data: {paths.data_dir}  artifacts: {paths.artifacts_dir}")
-            code = server.process.wait()
-        except (KeyboardInterrupt, Terminated):
-            echo("Stopping the tracking server ...")
-            return
-        finally:
-            _stop_uninterrupted(server)
-    raise ServerUnavailable(f"the tracking server exited with code {code}")
+
+    def start() -> subprocess.Popen:
+        server.start(settings.tunnel.domain, foreground=True)
+        echo(f"MLflow tracking server at {server.url} (user {ADMIN_USERNAME}); Ctrl-C stops it")
+        echo(f"  data: {paths.data_dir}  artifacts: {paths.artifacts_dir}")
+        return server.process
+
+    hold_in_foreground(start, lambda: _stop_uninterrupted(server), "the tracking server", echo)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import requests
 
 from .errors import BadInput, ServerUnavailable
-from .server import Terminated, admin_url, host_of, sigterm_raises
+from .server import admin_url, hold_in_foreground, host_of
 from .settings import Settings
 
 PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
@@ -234,14 +234,10 @@ def run(settings: Settings, echo: Callable[[str], None] = print) -> None:
         return
     ensure_local(chosen.local_url)
     published = OPENERS[chosen.provider](chosen)
-    with sigterm_raises():
-        try:
-            verify(published.url)
-            echo(instructions(published.url))
-            code = published.process.wait()
-        except (KeyboardInterrupt, Terminated):
-            echo("Closing the tunnel ...")
-            return
-        finally:
-            published.close()
-    raise ServerUnavailable(f"the {chosen.provider} process exited with code {code}")
+
+    def hold() -> subprocess.Popen:
+        verify(published.url)
+        echo(instructions(published.url))
+        return published.process
+
+    hold_in_foreground(hold, published.close, f"the {chosen.provider} tunnel", echo)
