@@ -4,6 +4,12 @@ Raise the class that says *why* a command stopped; the message is the one line t
 """
 
 
+def first_line(exc: BaseException) -> str:
+    """A library's error message cut to its first line (or the exception's name when empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class MlopsError(Exception):
     """Base class: an expected stop with a one-line explanation."""
 

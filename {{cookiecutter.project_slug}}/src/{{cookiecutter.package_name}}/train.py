@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import pending, tracking
 from .data import Split, load_split
-from .errors import BadInput, ServerUnavailable
+from .errors import BadInput, ServerUnavailable, first_line
 from .metrics import evaluate
 from .model import build_pipeline, model_params
 from .runs import ATTEMPT_TAG, Candidate, candidate_tags, log_candidate, new_attempt
@@ -35,17 +35,13 @@ def fit_candidate(settings: Settings, split: Split, overrides: dict[str, object]
     try:
         pipeline.fit(split.x_train, split.y_train)
     except (ValueError, TypeError) as exc:
-        raise BadInput(f"scikit-learn rejected the model parameters: {_first_line(exc)}") from None
+        raise BadInput(f"scikit-learn rejected the model parameters: {first_line(exc)}") from None
     metrics = evaluate(pipeline, split.x_test, split.y_test, settings.task)
     if settings.metric.primary not in metrics:
         raise BadInput(
             f"the model cannot produce {settings.metric.primary!r} (it has no predict_proba?)"
         )
     return Candidate(pipeline, model_params(pipeline), metrics)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def train(

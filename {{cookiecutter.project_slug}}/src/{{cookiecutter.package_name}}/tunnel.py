@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import requests
 
-from .errors import BadInput, ServerUnavailable
+from .errors import BadInput, ServerUnavailable, first_line
 from .server import admin_url, hold_in_foreground, host_of
 from .settings import Settings
 
@@ -150,7 +150,7 @@ def open_ngrok(chosen: Plan) -> Published:
     try:
         tunnel = ngrok.connect(chosen.local_url, pyngrok_config=config, url=chosen.public_url)
     except PyngrokError as exc:
-        raise ServerUnavailable(f"ngrok refused the tunnel: {_first_line(exc)}") from None
+        raise ServerUnavailable(f"ngrok refused the tunnel: {first_line(exc)}") from None
     process = ngrok.get_ngrok_process(config).proc
     return Published(tunnel.public_url, process, lambda: ngrok.kill(config))
 
@@ -204,11 +204,6 @@ def _read_quick_url(process: subprocess.Popen, timeout: float = 60) -> str | Non
 
 
 OPENERS = {"ngrok": open_ngrok, "cloudflared": open_cloudflared}
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def instructions(url: str) -> str:
