@@ -20,10 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def with_changes(settings: Settings, **sections: dict) -> Settings:
     """A copy of the settings with some keys of some sections replaced."""
-    update = {
-        name: getattr(settings, name).model_copy(update=values) for name, values in sections.items()
-    }
-    return settings.model_copy(update=update)
+    for name, values in sections.items():
+        settings = settings.replace(name, **values)
+    return settings
 
 
 @pytest.fixture(autouse=True)

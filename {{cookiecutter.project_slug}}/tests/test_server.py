@@ -169,9 +169,7 @@ def test_a_user_created_by_nobody_gets_nothing(central, monkeypatch):
 
 def test_restarting_keeps_users_and_runs(central, monkeypatch):
     settings = load_settings(central.config)
-    settings = settings.model_copy(
-        update={"tracking": settings.tracking.model_copy(update={"experiment": unique("keep")})}
-    )
+    settings = settings.replace("tracking", experiment=unique("keep"))
     monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
     add_user(settings, name := unique("member"), "member", PASSWORD)

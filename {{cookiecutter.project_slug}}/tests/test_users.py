@@ -168,9 +168,7 @@ def test_wrong_admin_credentials_are_a_server_error(cli_config, monkeypatch, cap
 
 
 def test_without_the_admin_password_file_it_says_what_to_do(team, tmp_path):
-    elsewhere = team.model_copy(
-        update={"server": team.server.model_copy(update={"data_dir": str(tmp_path)})}
-    )
+    elsewhere = team.replace("server", data_dir=str(tmp_path))
     with pytest.raises(BadInput, match="run `mlops server start` on this PC first"):
         admin(elsewhere)
 

@@ -57,8 +57,7 @@ def notebook_settings(experiment: str | None = None) -> Settings:
     settings = load_settings()
     if not experiment:
         return settings
-    tracking = settings.tracking.model_copy(update={"experiment": experiment})
-    return settings.model_copy(update={"tracking": tracking})
+    return settings.replace("tracking", experiment=experiment)
 
 
 def check_connection(settings: Settings) -> list[Verdict]:

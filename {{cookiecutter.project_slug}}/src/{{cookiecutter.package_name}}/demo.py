@@ -70,9 +70,7 @@ def demo(
     plan = plan_for(settings)
     echo("Starting a local tracking server (sqlite, basic-auth) ...")
     server = start_server(settings)
-    local = settings.model_copy(
-        update={"tracking": settings.tracking.model_copy(update={"uri": server.url})}
-    )
+    local = settings.replace("tracking", uri=server.url)
     credentials = {
         "MLFLOW_TRACKING_URI": server.url,
         "MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME,

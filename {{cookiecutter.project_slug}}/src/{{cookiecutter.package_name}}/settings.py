@@ -133,6 +133,11 @@ class Settings(_Section):
             )
         return self
 
+    def replace(self, section: str, **values: Any) -> Settings:
+        """A copy with some keys of one section changed (settings are frozen)."""
+        changed = getattr(self, section).model_copy(update=values)
+        return self.model_copy(update={section: changed})
+
     def resolve(self, path: str) -> Path:
         """A path from the file, relative to the folder of `mlops.toml`."""
         candidate = Path(path).expanduser()
@@ -169,9 +174,7 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
     except ValidationError as exc:
         raise BadInput(f"{path}: {_first_error(exc)}") from None
     if tracking_uri:
-        settings = settings.model_copy(
-            update={"tracking": settings.tracking.model_copy(update={"uri": tracking_uri})}
-        )
+        settings = settings.replace("tracking", uri=tracking_uri)
         os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
     return settings
 
