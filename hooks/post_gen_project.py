@@ -1,6 +1,7 @@
 """Finish the bake: drop unchosen options, bring in the CSV, lock, show the next steps."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,17 +33,16 @@ def prune_options(answers):
 
 
 def bring_csv(answers):
-    """Copy the CSV named in the answers into data/, where mlops.toml expects it."""
+    """Copy the CSV named in the answers (checked by pre_gen_project) into data/, where
+    mlops.toml expects it."""
     dataset = answers["dataset"]
     if not dataset.lower().endswith(".csv"):
-        return None
+        return
     given = Path(dataset).expanduser()
-    source = given if given.is_absolute() else Path(answers["_output_dir"]) / given
+    started_in = os.environ.get("PWD") or answers["_output_dir"]  # as pre_gen_project checked
+    source = given if given.is_absolute() else Path(started_in) / given
     target = PROJECT / "data" / Path(dataset.replace("\\", "/")).name
-    if source.is_file():
-        shutil.copyfile(source, target)
-        return None
-    return f"copy your CSV to data/{target.name} (it was not found at {source})"
+    shutil.copyfile(source, target)
 
 
 def lock():
@@ -73,7 +73,8 @@ def next_steps(answers, notes):
 
 def main():
     prune_options(ANSWERS)
-    notes = [bring_csv(ANSWERS), lock()]
+    bring_csv(ANSWERS)
+    notes = [lock()]
     next_steps(ANSWERS, notes)
     return 0
 

@@ -5,10 +5,15 @@ answer leaves nothing behind. Each problem is reported as one line naming the an
 is allowed.
 """
 
+import csv
+import itertools
 import json
 import keyword
+import math
+import os
 import re
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -37,6 +42,8 @@ HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 COLUMN = re.compile(r"^[^\x00-\x1f\"\\]{1,200}$")
+CSV_SAMPLE_ROWS = 100_000
+MAX_CLASSES_IF_FRACTIONAL = 20
 
 
 class BadAnswer(Exception):
@@ -91,6 +98,7 @@ def check_model(a):
             "target_column",
             "name the CSV column to predict (one line, no quotes or backslashes)",
         )
+        check_csv(a)
     else:
         check(
             dataset in DATASETS[task],
@@ -103,6 +111,64 @@ def check_model(a):
         f"for {task} use one of {', '.join(METRICS[task])}",
     )
     check_threshold(a)
+
+
+def csv_path(dataset):
+    """A relative path is read from the folder cookiecutter was started in (the shell's PWD;
+    hooks themselves run inside the new project), never from --output-dir."""
+    given = Path(dataset).expanduser()
+    if given.is_absolute():
+        return given
+    started_in = os.environ.get("PWD") or ANSWERS.get("_output_dir") or os.getcwd()
+    return Path(started_in) / given
+
+
+def read_csv_sample(path):
+    """(header, rows) of the first rows, or the reason the file cannot be read as a CSV."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            rows = list(itertools.islice(reader, CSV_SAMPLE_ROWS))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return None, f"cannot be read as a UTF-8 CSV ({type(exc).__name__})"
+    if not header:
+        return None, "is empty"
+    return (header, rows), None
+
+
+def check_csv(a):
+    """The CSV exists, reads, has the target column, and its target fits the task."""
+    path, target = csv_path(a["dataset"]), a["target_column"]
+    check(path.is_file(), "dataset", f"no CSV file at {path}")
+    sample, problem = read_csv_sample(path)
+    check(sample is not None, "dataset", f"{path} {problem}")
+    header, rows = sample
+    check(target in header, "target_column", f"not a column of {path.name} ({', '.join(header)})")
+    check(rows, "dataset", f"{path} has a header but no rows")
+    column = header.index(target)
+    values = [row[column].strip() for row in rows if len(row) > column and row[column].strip()]
+    check(values, "target_column", f"the column is empty in {path.name}")
+    numbers = [as_number(value) for value in values]
+    if a["task"] == "regression":
+        text = next((v for v, n in zip(values, numbers, strict=True) if n is None), None)
+        check(text is None, "task", f"the target {target!r} holds text ({text!r}): classification?")
+        return
+    check(len(set(values)) >= 2, "target_column", "it has one class only: nothing to classify")
+    fractional = all(n is not None for n in numbers) and any(n % 1 for n in numbers)
+    check(
+        not (fractional and len(set(values)) > MAX_CLASSES_IF_FRACTIONAL),
+        "task",
+        f"the target {target!r} holds continuous numbers: use regression",
+    )
+
+
+def as_number(text):
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def check_threshold(a):

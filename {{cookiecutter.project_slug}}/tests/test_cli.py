@@ -9,8 +9,8 @@ from mlflow import MlflowClient
 from mlflow.server import get_app_client
 
 from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.registry import register_challenger
 from {{ cookiecutter.package_name }}.server import free_port
 from {{ cookiecutter.package_name }}.train import train
 

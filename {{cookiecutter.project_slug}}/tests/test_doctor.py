@@ -50,7 +50,7 @@ def test_everything_passes_for_a_member(team, run_doctor):
     user, password = new_user(team, "member")
     code, lines = run_doctor(user, password)
     assert code == 0, "\n".join(lines.values())
-    for check in ("config", "server reachable", "/health", "credentials"):
+    for check in ("config", "data", "server reachable", "/health", "credentials"):
         assert lines[check].startswith("ok "), lines[check]
     assert f"EDIT on '{team.tracking.experiment}'" in lines["experiment permission"]
     assert f"READ on '{team.model.registered_name}'" in lines["model permission"]

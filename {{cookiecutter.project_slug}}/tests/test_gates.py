@@ -1,52 +1,137 @@
-"""The promotion gates: MLflow's MetricThreshold semantics, and our explanation of them."""
+"""The gates: one computation is both the decision and the explanation.
+
+Each case states the scores and the gates that are on, and the verdict a reviewer expects,
+worked out by hand; the test checks that every gate's printed result and the overall decision
+agree with it, for higher- and lower-is-better metrics, a champion scoring 0, and each gate on
+and off.
+"""
+
+from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.gates import explain, thresholds, validate
+from {{ cookiecutter.package_name }}.bootstrap import Improvement
+from {{ cookiecutter.package_name }}.gates import all_hold, check_gates, min_value_check
 
-from .conftest import with_changes
-
-
-def gated(settings, **promotion):
-    return with_changes(settings, promotion=promotion)
-
-
-def scores(settings, value):
-    return {settings.metric.primary: value}
+OFF = {
+    "min_value": None, "min_improvement": 0.0, "min_relative_improvement": 0.0,
+    "confidence": 0.0,
+}  # fmt: skip
 
 
-def better_worse(settings, base):
-    step = 0.05 if settings.metric.greater_is_better else -0.05
-    return base + step, base - step
+def improvement(lower_bound: float) -> Improvement:
+    return Improvement(
+        point=0.0, lower_bound=lower_bound, confidence=0.95, resamples=1000, rows=100
+    )
 
 
-def test_zero_turns_the_improvement_gates_off(project_settings):
-    settings = gated(project_settings, min_value=None, min_improvement=0.0,
-                     min_relative_improvement=0.0)  # fmt: skip
-    assert thresholds(settings, has_champion=True) == {}
-    assert validate(settings, scores(settings, 0.1), scores(settings, 0.9)) is None
+# (metric, gates on, challenger, champion, bootstrap lower bound, expected result per gate)
+CASES = [
+    ("f1", {}, 0.1, 0.9, None, {}),
+    ("f1", {"min_value": 0.8}, 0.85, None, None, {"min_value": True}),
+    ("f1", {"min_value": 0.8}, 0.8, None, None, {"min_value": True}),
+    ("f1", {"min_value": 0.8}, 0.79, None, None, {"min_value": False}),
+    ("f1", {"min_value": 0.8, "min_improvement": 0.05}, 0.85, None, None, {"min_value": True}),
+    ("f1", {"min_improvement": 0.05}, 0.90, 0.84, None, {"min_improvement": True}),
+    ("f1", {"min_improvement": 0.05}, 0.88, 0.84, None, {"min_improvement": False}),
+    ("f1", {"min_relative_improvement": 0.1}, 0.9, 0.8, None, {"min_relative_improvement": True}),
+    ("f1", {"min_relative_improvement": 0.1}, 0.85, 0.8, None, {"min_relative_improvement": False}),
+    ("f1", {"min_relative_improvement": 0.1}, 0.2, 0.0, None, {"min_relative_improvement": True}),
+    ("f1", {"min_relative_improvement": 0.1}, 0.0, 0.0, None, {"min_relative_improvement": False}),
+    ("f1", {"min_improvement": 0.01}, 0.01, 0.0, None, {"min_improvement": True}),
+    ("rmse", {"min_value": 10.0}, 9.0, None, None, {"min_value": True}),
+    ("rmse", {"min_value": 10.0}, 11.0, None, None, {"min_value": False}),
+    ("rmse", {"min_improvement": 1.0}, 8.0, 9.5, None, {"min_improvement": True}),
+    ("rmse", {"min_improvement": 1.0}, 9.0, 9.5, None, {"min_improvement": False}),
+    ("rmse", {"min_improvement": 1.0}, 10.0, 9.0, None, {"min_improvement": False}),
+    (
+        "rmse",
+        {"min_relative_improvement": 0.1},
+        8.0,
+        10.0,
+        None,
+        {"min_relative_improvement": True},
+    ),
+    (
+        "rmse",
+        {"min_relative_improvement": 0.1},
+        9.5,
+        10.0,
+        None,
+        {"min_relative_improvement": False},
+    ),
+    ("f1", {"confidence": 0.95}, 0.9, 0.8, 0.02, {"min_improvement": True}),
+    ("f1", {"confidence": 0.95}, 0.9, 0.8, 0.0, {"min_improvement": False}),
+    ("f1", {"confidence": 0.95}, 0.9, 0.8, -0.01, {"min_improvement": False}),
+    (
+        "f1",
+        {"confidence": 0.95, "min_improvement": 0.05},
+        0.9,
+        0.8,
+        0.04,
+        {"min_improvement": False},
+    ),
+    (
+        "f1",
+        {"confidence": 0.95, "min_improvement": 0.05},
+        0.9,
+        0.8,
+        0.06,
+        {"min_improvement": True},
+    ),
+    ("rmse", {"confidence": 0.95}, 8.0, 9.0, 0.5, {"min_improvement": True}),
+    (
+        "f1",
+        {"confidence": 0.95, "min_value": 0.95},
+        0.9,
+        0.8,
+        0.06,
+        {"min_value": False, "min_improvement": True},
+    ),
+    (
+        "f1",
+        {"confidence": 0.95, "min_relative_improvement": 0.5},
+        0.9,
+        0.8,
+        0.06,
+        {"min_improvement": True, "min_relative_improvement": False},
+    ),
+    ("f1", {"confidence": 0.95, "min_value": 0.5}, 0.9, None, None, {"min_value": True}),
+]
 
 
-def test_the_first_promotion_uses_min_value_alone(project_settings):
-    settings = gated(project_settings, min_value=0.5, min_improvement=0.2)
-    gate = thresholds(settings, has_champion=False)[settings.metric.primary]
-    assert gate.threshold == 0.5 and gate.min_absolute_change is None
+def settings_for(project_settings, metric: str, gates: dict):
+    task = "classification" if metric == "f1" else "regression"
+    changed = project_settings.model_copy(update={"task": task})
+    changed = changed.replace("metric", primary=metric, greater_is_better=metric == "f1")
+    return changed.replace("promotion", **{**OFF, **gates})
 
 
-@pytest.mark.parametrize("field", ["min_improvement", "min_relative_improvement"])
-def test_an_improvement_gate_refuses_a_worse_challenger(project_settings, field):
-    off = {"min_value": None, "min_improvement": 0.0, "min_relative_improvement": 0.0}
-    settings = gated(project_settings, **{**off, field: 0.01})
-    better, worse = better_worse(settings, 0.5)
-    assert validate(settings, scores(settings, better), scores(settings, 0.5)) is None
-    assert validate(settings, scores(settings, worse), scores(settings, 0.5)) is not None
-    checks = explain(settings, worse, 0.5)
-    assert [(c.name, c.held) for c in checks] == [(field, False)]
+@pytest.mark.parametrize(("metric", "gates", "challenger", "champion", "lower", "expected"), CASES)
+def test_each_gate_and_the_decision_agree_with_the_worked_verdict(
+    project_settings, metric, gates, challenger, champion, lower, expected
+):
+    settings = settings_for(project_settings, metric, gates)
+    bootstrap = improvement(lower) if lower is not None else None
+    checks = check_gates(settings, challenger, champion, bootstrap)
+    assert {check.name: check.held for check in checks} == expected
+    assert all_hold(checks) == all(expected.values())
 
 
-def test_min_value_refuses_a_challenger_below_it(project_settings):
-    settings = gated(project_settings, min_value=0.5, min_improvement=0.0)
-    better, worse = better_worse(settings, 0.5)
-    assert validate(settings, scores(settings, better), None) is None
-    assert validate(settings, scores(settings, worse), None) is not None
-    assert [c.held for c in explain(settings, worse, None)] == [False]
+def test_the_bootstrap_gate_needs_the_bootstrap(project_settings):
+    settings = settings_for(project_settings, "f1", {"confidence": 0.95})
+    with pytest.raises(ValueError, match="bootstrap"):
+        check_gates(settings, 0.9, 0.8, None)
+
+
+def test_each_check_says_what_it_requires_and_what_it_saw(project_settings):
+    settings = settings_for(project_settings, "f1", {"min_value": 0.8, "confidence": 0.9})
+    value, significance = check_gates(settings, 0.85, 0.8, improvement(0.0123))
+    assert (value.required, value.observed) == ("f1 >= 0.8", "0.8500")
+    assert significance.required == "90% lower bound of the improvement > 0"
+    assert significance.observed == "+0.0123"
+
+
+def test_register_challenger_labels_the_min_value_gate_with_its_score(project_settings):
+    check = min_value_check(project_settings, 0.5, 0.8, label="cv_f1")
+    assert check.required.startswith("cv_f1 ") and not check.held

@@ -1,13 +1,14 @@
+import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.metrics import METRICS, evaluate, is_better
-from {{ cookiecutter.package_name }}.model import build_pipeline
+from {{ cookiecutter.package_name }}.model import pipeline_for
 
 
 def test_every_metric_of_the_task_is_scored(project_settings):
     split = load_split(project_settings)
-    model = build_pipeline(project_settings.model.estimator, project_settings.model.params, 0)
+    model = pipeline_for(project_settings, split.x_train)
     model.fit(split.x_train, split.y_train)
     scores = evaluate(model, split.x_test, split.y_test, project_settings.task)
     expected = {m.name for m in METRICS.values() if m.task == project_settings.task}
@@ -21,3 +22,12 @@ def test_every_metric_of_the_task_is_scored(project_settings):
 )
 def test_is_better_respects_the_direction(candidate, reference, greater, better):
     assert is_better(candidate, reference, greater) is better
+
+
+@pytest.mark.parametrize(("negative", "positive"), [(0, 1), ("no", "yes"), (False, True)])
+def test_two_classes_score_the_larger_label_as_positive(negative, positive):
+    truth = np.array([positive, positive, negative, negative])
+    said = np.array([positive, negative, negative, negative])
+    f1 = METRICS["f1"].score(truth, said, None)
+    assert f1 == pytest.approx(2 / 3)
+    assert METRICS["recall"].score(truth, said, None) == pytest.approx(0.5)

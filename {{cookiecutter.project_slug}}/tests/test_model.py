@@ -1,7 +1,14 @@
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.features import Columns
 from {{ cookiecutter.package_name }}.model import build_pipeline, estimator_class, parse_overrides
+
+NUMBERS = Columns(numeric=("a", "b"), categorical=())
+
+
+def built(estimator, params, seed=0):
+    return build_pipeline(estimator, params, seed, NUMBERS, max_categories=10)
 
 
 def test_overrides_are_read_as_toml_literals():
@@ -17,9 +24,7 @@ def test_an_override_without_a_name_or_value_is_rejected(pair):
 
 
 def test_the_configured_estimator_builds_with_its_params(project_settings):
-    pipeline = build_pipeline(
-        project_settings.model.estimator, project_settings.model.params, seed=7
-    )
+    pipeline = built(project_settings.model.estimator, project_settings.model.params, seed=7)
     estimator = pipeline.named_steps["model"]
     for name, value in project_settings.model.params.items():
         assert estimator.get_params()[name] == value
@@ -27,11 +32,11 @@ def test_the_configured_estimator_builds_with_its_params(project_settings):
 
 def test_an_unknown_parameter_names_the_known_ones(project_settings):
     with pytest.raises(BadInput, match=r"unknown parameter 'no_such_param'.*known:"):
-        build_pipeline(project_settings.model.estimator, {"no_such_param": 1}, seed=0)
+        built(project_settings.model.estimator, {"no_such_param": 1})
 
 
 def test_the_seed_reaches_estimators_that_take_one():
-    pipeline = build_pipeline("sklearn.ensemble.RandomForestRegressor", {}, seed=123)
+    pipeline = built("sklearn.ensemble.RandomForestRegressor", {}, seed=123)
     assert pipeline.named_steps["model"].random_state == 123
 
 

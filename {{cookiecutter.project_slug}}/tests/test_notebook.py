@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from {{ cookiecutter.package_name }}.leaks import scan_notebook
-from {{ cookiecutter.package_name }}.provenance import HAS_MODEL_TAG
+from {{ cookiecutter.package_name }}.tag_keys import HAS_MODEL_TAG
 
 from .conftest import PROJECT_ROOT
 

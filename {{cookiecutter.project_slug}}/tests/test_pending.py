@@ -8,9 +8,8 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.pending import folders, load, upload_all
-from {{ cookiecutter.package_name }}.provenance import CANDIDATE_TAG, HAS_MODEL_TAG
-from {{ cookiecutter.package_name }}.runs import ATTEMPT_TAG
 from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.tag_keys import ATTEMPT_TAG, CANDIDATE_TAG, HAS_MODEL_TAG
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.tune import tune
 

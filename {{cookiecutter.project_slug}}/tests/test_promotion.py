@@ -3,9 +3,10 @@
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS, register_challenger
+from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes

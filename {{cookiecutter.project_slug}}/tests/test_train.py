@@ -3,7 +3,7 @@
 import mlflow
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.provenance import CANDIDATE_TAG, HOLDOUT_DIGEST_TAG
+from {{ cookiecutter.package_name }}.tag_keys import CANDIDATE_TAG, HOLDOUT_DIGEST_TAG
 from {{ cookiecutter.package_name }}.train import train
 
 

@@ -4,11 +4,14 @@ import re
 
 import pytest
 from mlflow import MlflowClient
+from scipy.stats import loguniform, randint
+from sklearn.model_selection import ParameterSampler
 
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.provenance import (
+from {{ cookiecutter.package_name }}.runs import Candidate
+from {{ cookiecutter.package_name }}.tag_keys import (
     CANDIDATE_TAG,
     HAS_MODEL_TAG,
     HOLDOUT_DIGEST_TAG,
@@ -16,11 +19,14 @@ from {{ cookiecutter.package_name }}.provenance import (
 from {{ cookiecutter.package_name }}.tune import (
     Choices,
     Range,
+    Trial,
     fit_trials,
     parse_space,
+    pick_best,
     plan,
     tune,
 )
+from {{ cookiecutter.package_name }}.validation import spread_metric, validation_metric
 
 from .conftest import PROJECT_ROOT, with_changes
 
@@ -41,15 +47,16 @@ def test_a_tune_logs_a_parent_a_child_per_trial_and_one_model(settings, as_admin
     assert parent.data.tags["mlops.best_run_id"] == result.best_run_id
     assert parent.data.params["tune.trials"] == "4"
     primary = settings.metric.primary
+    ranked_by = validation_metric(primary)
     for child in runs.values():
         assert child.data.tags["mlflow.parentRunId"] == result.parent_run_id
         assert child.data.tags[CANDIDATE_TAG] == "true" and HOLDOUT_DIGEST_TAG in child.data.tags
-        assert searched_param(settings) in child.data.params and primary in child.data.metrics
-    best = max(runs.values(), key=lambda run: run.data.metrics[primary])
-    if not settings.metric.greater_is_better:
-        best = min(runs.values(), key=lambda run: run.data.metrics[primary])
+        assert searched_param(settings) in child.data.params
+        assert {primary, ranked_by, spread_metric(primary)} <= set(child.data.metrics)
+    pick = max if settings.metric.greater_is_better else min
+    best = pick(runs.values(), key=lambda run: run.data.metrics[ranked_by])
     assert best.info.run_id == result.best_run_id
-    assert parent.data.metrics[f"best_{primary}"] == best.data.metrics[primary]
+    assert parent.data.metrics[f"best_{ranked_by}"] == best.data.metrics[ranked_by]
     with_model = [run for run in runs.values() if run.data.tags.get(HAS_MODEL_TAG) == "true"]
     assert [run.info.run_id for run in with_model] == [result.best_run_id]
     assert len(best.inputs.dataset_inputs) == 2
@@ -69,6 +76,31 @@ def test_the_search_is_seeded(settings):
         for _ in range(2)
     ]
     assert scores[0] == scores[1]
+
+
+def test_the_best_trial_is_chosen_by_validation_never_by_the_holdout(project_settings):
+    primary = project_settings.metric.primary
+    ranked_by = validation_metric(primary)
+    good, bad = (0.9, 0.5) if project_settings.metric.greater_is_better else (0.5, 0.9)
+    lucky_on_holdout = Trial(1, {}, Candidate(None, {}, {ranked_by: bad, primary: good}))
+    validated = Trial(2, {}, Candidate(None, {}, {ranked_by: good, primary: bad}))
+    assert pick_best([lucky_on_holdout, validated], project_settings) is validated
+
+
+def test_random_search_is_scikit_learns_parameter_sampler():
+    space = {"a": Range(0.01, 100.0, log=True), "n": Range(1, 50), "b": Choices(("x", "y"))}
+    sampled = ParameterSampler(
+        {"a": loguniform(0.01, 100.0), "n": randint(1, 51), "b": ["x", "y"]},
+        n_iter=6, random_state=3,
+    )  # fmt: skip
+    expected = [{k: space[k].tidy(v) for k, v in combo.items()} for combo in sampled]
+    assert plan(space, "random", 6, seed=3) == expected
+
+
+def test_a_random_search_over_lists_never_repeats_a_combination():
+    space = {"a": Choices((1, 2)), "b": Choices(("x", "y"))}
+    combos = plan(space, "random", 10, seed=0)
+    assert len(combos) == 4 and len({tuple(c.items()) for c in combos}) == 4
 
 
 def test_a_grid_spreads_ranges_over_the_trials_and_keeps_every_choice():

@@ -1,9 +1,10 @@
 """Find the best candidate run with one server-side query.
 
-Only FINISHED runs tagged as training candidates that carry a logged model are eligible:
-evaluation runs, tune parents and tune children without a model are never picked. The query is
-bounded (`max_results=1`, ordered by the primary metric on the server): a growing experiment
-never means downloading every run.
+Candidates are ranked by the validation score of the primary metric (`cv_<metric>`, see
+`validation`): the holdout is kept for `promote`. Only FINISHED runs tagged as training
+candidates that carry a logged model are eligible: evaluation runs, tune parents and tune
+children without a model are never picked. The query is bounded (`max_results=1`, ordered on
+the server): a growing experiment never means downloading every run.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import mlflow
 from mlflow.entities import Run
 
 from .errors import BadInput
-from .provenance import CANDIDATE_TAG, HAS_MODEL_TAG
 from .settings import Settings
+from .tag_keys import CANDIDATE_TAG, GIT_COMMIT_TAG, HAS_MODEL_TAG
+from .validation import validation_metric
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,18 @@ def filter_string(criteria: CandidateFilter, finished_only: bool = True) -> str:
     if criteria.newer_than_ms is not None:
         clauses.append(f"attributes.start_time > {int(criteria.newer_than_ms)}")
     if criteria.git_commit:
-        clauses.append(f"tags.`mlflow.source.git.commit` = {_quote(criteria.git_commit)}")
+        clauses.append(f"tags.`{GIT_COMMIT_TAG}` = {_quote(criteria.git_commit)}")
     return " AND ".join(clauses)
+
+
+def ranking_metric(settings: Settings) -> str:
+    """Candidates are ranked by their validation score, never by the holdout."""
+    return validation_metric(settings.metric.primary)
 
 
 def order_by(settings: Settings) -> list[str]:
     direction = "DESC" if settings.metric.greater_is_better else "ASC"
-    return [f"metrics.`{settings.metric.primary}` {direction}", "attributes.start_time DESC"]
+    return [f"metrics.`{ranking_metric(settings)}` {direction}", "attributes.start_time DESC"]
 
 
 def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFilter) -> Run:
@@ -57,10 +64,10 @@ def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFi
     )
     if runs:
         best = runs[0]
-        if settings.metric.primary not in best.data.metrics:
+        if ranking_metric(settings) not in best.data.metrics:
             raise BadInput(
-                f"metric {settings.metric.primary!r} is missing on the best candidate run "
-                f"{best.info.run_id}: log it on every training run"
+                f"metric {ranking_metric(settings)!r} is missing on the best candidate run "
+                f"{best.info.run_id}: log it on every training run (`mlops train` does)"
             )
         return best
     raise BadInput(_why_none(experiment_id, criteria))

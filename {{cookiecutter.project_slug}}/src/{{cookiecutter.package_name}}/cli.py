@@ -76,8 +76,7 @@ def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> Non
     from .train import train as run_training
 
     result = run_training(ctx.settings, parse_overrides(overrides), run_name)
-    primary = ctx.settings.metric.primary
-    click.echo(f"run {result.run_id}: {primary} = {result.metrics[primary]:.4f}")
+    click.echo(f"run {result.run_id}: {scores_line(ctx.settings, result.metrics)}")
     click.echo(f"model {result.model_uri}")
     click.echo(f"view it at {result.url}")
 
@@ -86,13 +85,21 @@ def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> Non
 @pass_context
 def status(ctx: Context) -> None:
     """Show the registered model's aliases, versions, metrics and source runs."""
-    from .registry import status as registry_status
+    from .status import status as registry_status
 
     click.echo(registry_status(ctx.settings))
 
 
-def _not_yet(verb: str) -> MlopsError:
-    return MlopsError(f"`mlops {verb}` is not yet available in this version")
+def scores_line(settings: Settings, metrics: dict[str, float]) -> str:
+    """The validation score that ranks the run, then the holdout score, for the record."""
+    from .validation import spread_metric, validation_metric
+
+    primary = settings.metric.primary
+    cv, spread = metrics[validation_metric(primary)], metrics[spread_metric(primary)]
+    return (
+        f"{validation_metric(primary)} = {cv:.4f} +/- {spread:.4f} "
+        f"(holdout {primary} = {metrics[primary]:.4f}, kept for promote)"
+    )
 
 
 def read_password(prompt: str = "Password") -> str:
@@ -115,10 +122,9 @@ def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | N
     from .tune import tune as run_tuning
 
     result = run_tuning(ctx.settings, trials, method, run_name, progress=sys.stderr.isatty())
-    primary = ctx.settings.metric.primary
-    score = result.best.candidate.metrics[primary]
+    scores = scores_line(ctx.settings, result.best.candidate.metrics)
     click.echo(f"tune {result.parent_run_id}: {len(result.trials)} trials, view it at {result.url}")
-    click.echo(f"best: trial {result.best.number} {result.best.searched}, {primary} = {score:.4f}")
+    click.echo(f"best: trial {result.best.number} {result.best.searched}, {scores}")
     click.echo(f"best run {result.best_run_id}, model {result.model_uri}")
 
 
@@ -156,7 +162,7 @@ def register_challenger(
 ) -> None:
     """Register the best finished training run as the 'challenger'."""
     from .candidates import CandidateFilter
-    from .registry import register_challenger as register
+    from .challenger import register_challenger as register
 
     registration = register(
         ctx.settings,
@@ -195,7 +201,7 @@ def promote(ctx: Context, dry_run: bool) -> None:
 @pass_context
 def rollback(ctx: Context, dry_run: bool) -> None:
     """Put the previous champion back."""
-    from .registry import rollback as run_rollback
+    from .rollback import rollback as run_rollback
 
     click.echo(run_rollback(ctx.settings, dry_run=dry_run))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import mlflow.data
 import pandas as pd
@@ -15,7 +16,8 @@ from mlflow.data.pandas_dataset import PandasDataset
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
-from .errors import BadInput
+from .data_checks import check_frame
+from .errors import BadInput, first_line
 from .settings import Settings
 
 BUNDLED = {
@@ -56,7 +58,10 @@ class Split:
 
 
 def load_frame(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
-    """(dataset name, frame with features and target, source path or None for bundled data)."""
+    """(dataset name, frame with features and target, source path or None for bundled data).
+
+    Columns in `[data] drop` are gone and the data has passed `data_checks`.
+    """
     source, target = settings.data.source, settings.data.target
     if source.startswith(SKLEARN_PREFIX):
         name = source.removeprefix(SKLEARN_PREFIX)
@@ -67,17 +72,33 @@ def load_frame(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
         if BUNDLED[name][0] != settings.task:
             raise BadInput(f"[data] source: {name} is a {BUNDLED[name][0]} dataset")
         frame = BUNDLED[name][1](as_frame=True).frame.rename(columns={"target": target})
-        return name, _floats(frame, target), None
+        frame = _prepared(frame, settings, name, curated=True)
+        return name, frame, None
     path = settings.resolve(source)
+    frame = read_csv(path)
+    return path.stem, _prepared(frame, settings, path.name, curated=False), str(path)
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """The CSV as pandas reads it; any reason it cannot be read is one line."""
     try:
-        frame = pd.read_csv(path)
+        return pd.read_csv(path)
     except FileNotFoundError:
         raise BadInput(f"[data] source: {path} does not exist") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadInput(f"[data] source: {path} is not a readable CSV ({exc})") from None
-    if target not in frame.columns:
-        raise BadInput(f"[data] target: column {target!r} is not in {path.name}")
-    return path.stem, _floats(frame, target), str(path)
+    except IsADirectoryError:
+        raise BadInput(f"[data] source: {path} is a folder, not a CSV file") from None
+    except pd.errors.EmptyDataError:
+        raise BadInput(f"[data] source: {path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        reason = first_line(exc)
+        raise BadInput(f"[data] source: {path} is not a readable CSV ({reason})") from None
+
+
+def _prepared(frame: pd.DataFrame, settings: Settings, name: str, curated: bool) -> pd.DataFrame:
+    """Checked, without the dropped columns, integer features as floats."""
+    check_frame(frame, settings, name, check_features=not curated)
+    frame = frame.drop(columns=list(settings.data.drop))
+    return _floats(frame, settings.data.target)
 
 
 def _floats(frame: pd.DataFrame, target: str) -> pd.DataFrame:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from . import tracking
 from .candidates import CandidateFilter
+from .challenger import register_challenger
 from .errors import BadInput
 from .promotion import promote
-from .registry import register_challenger, status
 from .server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, free_port, prepare
 from .settings import Settings
+from .status import status
 from .train import train
 
 DEMO_DIR = ".mlops/demo"

@@ -76,6 +76,7 @@ def diagnose(settings: Settings) -> Iterator[Verdict]:
         os.environ.get("MLFLOW_TRACKING_PASSWORD"),
     )
     yield passed("config", f"the settings in {settings.root} are valid")
+    yield data_check(settings)
     server_ok = True
     for check in (reachable, health, credentials):
         verdict = _safely(check, probe)
@@ -88,6 +89,24 @@ def diagnose(settings: Settings) -> Iterator[Verdict]:
         yield _safely(model_permission, probe, settings.model.registered_name)
     yield from tunnel_checks(settings, probe)
     yield from disk_space(settings)
+
+
+def data_check(settings: Settings) -> Verdict:
+    """The data `train` and `promote` read, with the same checks they make first."""
+    from .data import load_split
+    from .features import column_roles
+
+    try:
+        split = load_split(settings)
+    except BadInput as exc:
+        return failed("data", str(exc), "fix the data or [data] in mlops.toml", CONFIG)
+    roles = column_roles(split.x_train, settings.data)
+    rows = len(split.x_train) + len(split.x_test)
+    return passed(
+        "data",
+        f"{split.name}: {rows} rows, {len(roles.numeric)} numeric and "
+        f"{len(roles.categorical)} categorical features, target {split.target!r}",
+    )
 
 
 def _safely(check, probe: Probe, *args) -> Verdict:

@@ -1,7 +1,13 @@
-"""The promotion gates of `[promotion]`, expressed as MLflow `MetricThreshold`s.
+"""The gates of `[promotion]`, in one place: one list of checks is both the decision and the
+explanation printed and written to the job summary, so the two can never disagree.
 
-Every gate that is set must hold. MLflow rejects a `min_absolute_change` of 0 and wants floats,
-so 0 means "leave that gate out". The first promotion (no champion) uses `min_value` alone.
+Every gate that is set must hold; the first promotion (no champion) uses `min_value` alone.
+- `min_value`, and the point-score improvement gates, are MLflow `MetricThreshold`s checked by
+  `mlflow.validate_evaluation_results`, one threshold per call so each result is one gate.
+  MLflow rejects a `min_absolute_change` of 0 and wants floats: 0 leaves a gate out.
+- With `confidence` > 0 the improvement gate is statistical instead: the paired-bootstrap lower
+  bound of the improvement (see `bootstrap`) must be strictly above `min_improvement`, so two
+  models that predict the same never pass, and a lead within the holdout's noise does not.
 """
 
 from __future__ import annotations
@@ -9,79 +15,124 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import mlflow
-from mlflow.exceptions import MlflowException
 from mlflow.models import MetricThreshold
 from mlflow.models.evaluation import EvaluationResult
+from mlflow.models.evaluation.validation import ModelValidationFailedException
 
-from .metrics import is_better
+from .bootstrap import Improvement
 from .settings import Settings
 
 
 @dataclass(frozen=True)
 class GateCheck:
-    """One gate: what it requires, what the challenger scored, and whether it held."""
+    """One gate: what it requires, what was observed, and whether it held."""
 
     name: str
     required: str
+    observed: str
     held: bool
 
 
-def thresholds(settings: Settings, has_champion: bool) -> dict[str, MetricThreshold]:
-    promotion, metric = settings.promotion, settings.metric
-    options: dict[str, float] = {}
-    if promotion.min_value is not None:
-        options["threshold"] = float(promotion.min_value)
-    if has_champion and promotion.min_improvement > 0:
-        options["min_absolute_change"] = float(promotion.min_improvement)
-    if has_champion and promotion.min_relative_improvement > 0:
-        options["min_relative_change"] = float(promotion.min_relative_improvement)
-    if not options:
-        return {}
-    return {metric.primary: MetricThreshold(**options, greater_is_better=metric.greater_is_better)}
+def all_hold(checks: list[GateCheck]) -> bool:
+    return all(check.held for check in checks)
 
 
-def explain(settings: Settings, challenger: float, champion: float | None) -> list[GateCheck]:
-    """The same gates, spelled out for the report (MLflow's exception text is one blob)."""
-    promotion, greater = settings.promotion, settings.metric.greater_is_better
-    sign, name = (1 if greater else -1), settings.metric.primary
-    checks = []
-    if promotion.min_value is not None:
-        relation = ">=" if greater else "<="
-        held = challenger == promotion.min_value or is_better(
-            challenger, promotion.min_value, greater
-        )
-        checks.append(GateCheck("min_value", f"{name} {relation} {promotion.min_value}", held))
-    if champion is not None and promotion.min_improvement > 0:
-        gain = sign * (challenger - champion)
-        checks.append(GateCheck(
-            "min_improvement", f"beats champion by >= {promotion.min_improvement}",
-            gain >= promotion.min_improvement,
-        ))  # fmt: skip
-    if champion is not None and promotion.min_relative_improvement > 0 and champion != 0:
-        gain = sign * (challenger - champion) / abs(champion)
-        checks.append(GateCheck(
-            "min_relative_improvement",
-            f"beats champion by >= {promotion.min_relative_improvement * 100:g} percent",
-            gain >= promotion.min_relative_improvement,
-        ))  # fmt: skip
-    return checks
+def failed_names(checks: list[GateCheck]) -> list[str]:
+    return [check.name for check in checks if not check.held]
 
 
-def validate(
-    settings: Settings, challenger: dict[str, float], champion: dict[str, float] | None
-) -> str | None:
-    """None when every gate holds, else MLflow's reason (via `validate_evaluation_results`)."""
-    gates = thresholds(settings, champion is not None)
-    if not gates:
+def min_value_check(
+    settings: Settings, value: float, min_value: float | None, label: str | None = None
+) -> GateCheck | None:
+    """The absolute gate; register-challenger applies it to the validation score (`label`)."""
+    if min_value is None:
         return None
+    metric, greater = label or settings.metric.primary, settings.metric.greater_is_better
+    gate = MetricThreshold(threshold=float(min_value), greater_is_better=greater)
+    relation = ">=" if greater else "<="
+    return GateCheck(
+        "min_value", f"{metric} {relation} {min_value:g}", f"{value:.4f}",
+        _mlflow_holds(metric, gate, value, None),
+    )  # fmt: skip
+
+
+def check_gates(
+    settings: Settings,
+    challenger: float,
+    champion: float | None,
+    improvement: Improvement | None = None,
+) -> list[GateCheck]:
+    """Every gate that is set, evaluated on the challenger's and champion's holdout scores of
+    the primary metric (and the bootstrap `improvement` when `confidence` is on)."""
+    promotion = settings.promotion
+    checks = [min_value_check(settings, challenger, promotion.min_value)]
+    if champion is not None:
+        if promotion.confidence > 0:
+            checks.append(_significance_check(settings, improvement))
+        elif promotion.min_improvement > 0:
+            checks.append(_absolute_check(settings, challenger, champion))
+        if promotion.min_relative_improvement > 0:
+            checks.append(_relative_check(settings, challenger, champion))
+    return [check for check in checks if check is not None]
+
+
+def _gain(settings: Settings, challenger: float, champion: float) -> float:
+    sign = 1 if settings.metric.greater_is_better else -1
+    return sign * (challenger - champion)
+
+
+def _significance_check(settings: Settings, improvement: Improvement | None) -> GateCheck:
+    if improvement is None:
+        raise ValueError("confidence is on: the bootstrap improvement is required")
+    promotion = settings.promotion
+    bound = f"{promotion.confidence:.0%} lower bound"
+    return GateCheck(
+        "min_improvement",
+        f"{bound} of the improvement > {promotion.min_improvement:g}",
+        f"{improvement.lower_bound:+.4f}",
+        improvement.lower_bound > promotion.min_improvement,
+    )
+
+
+def _absolute_check(settings: Settings, challenger: float, champion: float) -> GateCheck:
+    minimum = settings.promotion.min_improvement
+    gate = MetricThreshold(
+        min_absolute_change=float(minimum), greater_is_better=settings.metric.greater_is_better
+    )
+    return GateCheck(
+        "min_improvement", f"beats champion by >= {minimum:g}",
+        f"{_gain(settings, challenger, champion):+.4f}",
+        _mlflow_holds(settings.metric.primary, gate, challenger, champion),
+    )  # fmt: skip
+
+
+def _relative_check(settings: Settings, challenger: float, champion: float) -> GateCheck:
+    minimum = settings.promotion.min_relative_improvement
+    gate = MetricThreshold(
+        min_relative_change=float(minimum), greater_is_better=settings.metric.greater_is_better
+    )
+    gain = _gain(settings, challenger, champion)
+    observed = f"{gain / abs(champion):+.2%}" if champion else f"{gain:+.4f} over 0"
+    return GateCheck(
+        "min_relative_improvement", f"beats champion by >= {minimum:.2%} of its score",
+        observed, _mlflow_holds(settings.metric.primary, gate, challenger, champion),
+    )  # fmt: skip
+
+
+def _mlflow_holds(
+    metric: str, gate: MetricThreshold, candidate: float, baseline: float | None
+) -> bool:
+    """MLflow's own verdict on one threshold."""
     try:
         mlflow.validate_evaluation_results(
-            validation_thresholds=gates,
-            candidate_result=EvaluationResult(metrics=challenger, artifacts={}),
-            baseline_result=EvaluationResult(metrics=champion, artifacts={})
-            if champion is not None
-            else None,
+            validation_thresholds={metric: gate},
+            candidate_result=EvaluationResult(metrics={metric: candidate}, artifacts={}),
+            baseline_result=(
+                EvaluationResult(metrics={metric: baseline}, artifacts={})
+                if baseline is not None
+                else None
+            ),
         )
-    except MlflowException as exc:  # ModelValidationFailedException is one
-        return " ".join(str(exc).split())
-    return None
+    except ModelValidationFailedException:
+        return False
+    return True

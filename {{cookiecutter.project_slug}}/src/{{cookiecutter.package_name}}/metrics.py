@@ -41,8 +41,18 @@ class _LazySklearnMetrics:
 skm = _LazySklearnMetrics()
 
 
-def _average(y_true) -> str:
-    return "binary" if len(np.unique(y_true)) <= 2 else "macro"
+def _averaged(score: Callable[..., float], **options) -> Callable[[Any, Any, Any], float]:
+    """A label metric for two classes or more. With two, the positive class is the larger
+    label (1 of 0/1, True, "yes" of "no"/"yes"), as for roc_auc and `predict_proba`'s second
+    column; with more, the unweighted mean over classes."""
+
+    def scored(y_true, y_pred, _proba) -> float:
+        labels = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+        if len(labels) <= 2:
+            return score(y_true, y_pred, average="binary", pos_label=labels[-1], **options)
+        return score(y_true, y_pred, average="macro", **options)
+
+    return scored
 
 
 def _roc_auc(y_true, _pred, proba) -> float:
@@ -53,18 +63,18 @@ def _roc_auc(y_true, _pred, proba) -> float:
 
 _METRICS = [
     Metric("accuracy", "classification", True, lambda y, p, _: skm.accuracy_score(y, p)),
-    Metric("f1", "classification", True, lambda y, p, _: skm.f1_score(y, p, average=_average(y))),
+    Metric("f1", "classification", True, _averaged(lambda *a, **k: skm.f1_score(*a, **k))),
     Metric(
         "precision",
         "classification",
         True,
-        lambda y, p, _: skm.precision_score(y, p, average=_average(y), zero_division=0),
+        _averaged(lambda *a, **k: skm.precision_score(*a, **k), zero_division=0),
     ),
     Metric(
         "recall",
         "classification",
         True,
-        lambda y, p, _: skm.recall_score(y, p, average=_average(y), zero_division=0),
+        _averaged(lambda *a, **k: skm.recall_score(*a, **k), zero_division=0),
     ),
     Metric("roc_auc", "classification", True, _roc_auc),
     Metric("log_loss", "classification", False, lambda y, _, proba: skm.log_loss(y, proba)),
@@ -75,16 +85,43 @@ _METRICS = [
 METRICS: dict[str, Metric] = {metric.name: metric for metric in _METRICS}
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """What a model says about some rows: labels (or values) and, when it has them,
+    class probabilities. Scored once in full and many times resampled by `bootstrap`."""
+
+    labels: Any
+    proba: Any | None = None
+
+    def take(self, rows) -> Predictions:
+        return Predictions(self.labels[rows], self.proba[rows] if self.proba is not None else None)
+
+
+def predict(model, features) -> Predictions:
+    proba = model.predict_proba(features) if hasattr(model, "predict_proba") else None
+    return Predictions(np.asarray(model.predict(features)), proba)
+
+
+def supported(task: Task, predictions: Predictions) -> list[Metric]:
+    """The task's metrics that these predictions can be scored on."""
+    return [
+        metric
+        for metric in METRICS.values()
+        if metric.task == task and not (metric.needs_proba and predictions.proba is None)
+    ]
+
+
+def score(predictions: Predictions, target, task: Task) -> dict[str, float]:
+    """Every metric of the task that the predictions support, as plain floats."""
+    return {
+        metric.name: float(metric.score(target, predictions.labels, predictions.proba))
+        for metric in supported(task, predictions)
+    }
+
+
 def evaluate(model, features, target, task: Task) -> dict[str, float]:
     """Every metric of the task that the model supports, as plain floats."""
-    predictions = model.predict(features)
-    proba = model.predict_proba(features) if hasattr(model, "predict_proba") else None
-    scores = {}
-    for metric in METRICS.values():
-        if metric.task != task or (metric.needs_proba and proba is None):
-            continue
-        scores[metric.name] = float(metric.score(target, predictions, proba))
-    return scores
+    return score(predict(model, features), target, task)
 
 
 def is_better(candidate: float, reference: float, greater_is_better: bool) -> bool:

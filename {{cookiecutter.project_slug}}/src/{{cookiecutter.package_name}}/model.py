@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from .errors import BadInput
+from .features import Columns, column_roles, preprocessor
+from .settings import Settings
 
 try:
     import tomllib
@@ -58,13 +60,32 @@ def check_params(cls: type[BaseEstimator], params: dict[str, object]) -> None:
         )
 
 
-def build_pipeline(estimator: str, params: dict[str, object], seed: int) -> Pipeline:
-    """Scaling + the estimator, seeded when the estimator takes a `random_state`."""
+def build_pipeline(
+    estimator: str, params: dict[str, object], seed: int, columns: Columns, max_categories: int
+) -> Pipeline:
+    """Preprocessing of the raw columns + the estimator, seeded when it takes a `random_state`.
+
+    Preprocessing is part of the logged model, so it is fitted on the training rows only (inside
+    each validation fold too) and a served request sends raw rows.
+    """
     cls = estimator_class(estimator)
     check_params(cls, params)
     if "random_state" in cls().get_params(deep=False):
         params = {"random_state": seed, **params}
-    return Pipeline([("scale", StandardScaler()), ("model", cls(**params))])
+    return Pipeline([("prepare", preprocessor(columns, max_categories)), ("model", cls(**params))])
+
+
+def pipeline_for(
+    settings: Settings, features: pd.DataFrame, overrides: dict[str, object] | None = None
+) -> Pipeline:
+    """The configured pipeline for these raw feature columns, with `--set` overrides."""
+    return build_pipeline(
+        settings.model.estimator,
+        {**settings.model.params, **(overrides or {})},
+        settings.data.seed,
+        column_roles(features, settings.data),
+        settings.data.max_categories,
+    )
 
 
 def model_params(pipeline: Pipeline) -> dict[str, object]:

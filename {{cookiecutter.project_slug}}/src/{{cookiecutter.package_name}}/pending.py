@@ -25,9 +25,9 @@ from mlflow.entities import RunStatus
 from . import tracking
 from .data import Split
 from .errors import BadInput
-from .provenance import HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
-from .runs import ATTEMPT_TAG, Candidate, log_candidate
+from .runs import Candidate, log_candidate
 from .settings import Settings
+from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, UPLOADED_FROM_TAG
 
 PENDING_ENV = "MLOPS_PENDING_DIR"
 DEFAULT_DIR = ".mlops/pending"
@@ -147,7 +147,7 @@ def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
     if finished:
         run_id = finished
     else:
-        tags = {**saved.tags, "mlops.uploaded_from": saved.folder.name}
+        tags = {**saved.tags, UPLOADED_FROM_TAG: saved.folder.name}
         run_id, _ = log_candidate(
             saved.candidate,
             saved.split,

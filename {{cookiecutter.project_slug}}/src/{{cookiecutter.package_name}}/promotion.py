@@ -1,13 +1,14 @@
-"""`mlops promote`: re-score champion and challenger on the same holdout, gate, move aliases.
+"""`mlops promote`: score champion and challenger on the same holdout, gate, move aliases.
 
-Both models are scored by the project's own evaluation code on the pinned holdout, so their
-numbers are comparable; promote logs no runs, so the CI user needs only READ on the experiment
-and MANAGE on the registered model.
+The holdout is used here and nowhere else in the choice of a model: candidates were ranked by
+their validation score, so the challenger meets these rows for the first time. Both models are
+scored by the project's own metrics, the improvement's uncertainty is estimated with a paired
+bootstrap (`bootstrap`), and `gates` decides. Promote logs no runs, so the CI user needs only
+READ on the experiment.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import mlflow.sklearn
@@ -15,14 +16,33 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from . import tracking
+from .bootstrap import Improvement, paired_bootstrap
 from .data import Split, load_split
 from .errors import BadInput
-from .gates import GateCheck, explain, validate
-from .metrics import evaluate
-from .provenance import HOLDOUT_DIGEST_TAG, who, workflow_run_url
-from .registry import CHALLENGER, CHAMPION, PREVIOUS, aliased_version, move_alias, now_utc
+from .gates import GateCheck, all_hold, check_gates, failed_names
+from .metrics import METRICS, Predictions, predict, score
+from .provenance import who, workflow_run_url
+from .registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS,
+    aliased_version,
+    check_approvers,
+    move_alias,
+    now_utc,
+    require_alias,
+)
 from .report import Table, write_step_summary
 from .settings import Settings
+from .tag_keys import (
+    HOLDOUT_DIGEST_TAG,
+    PROMOTED_AT_TAG,
+    PROMOTED_BY_TAG,
+    PROMOTION_IMPROVEMENT_TAG,
+    PROMOTION_LOWER_BOUND_TAG,
+    PROMOTION_WORKFLOW_RUN_TAG,
+    promotion_metric_tag,
+)
 
 
 @dataclass
@@ -33,13 +53,19 @@ class Verdict:
     champion: ModelVersion | None
     challenger_scores: dict[str, float]
     champion_scores: dict[str, float] | None
+    primary: str = ""
+    improvement: Improvement | None = None
     checks: list[GateCheck] = field(default_factory=list)
-    refusal: str | None = None
     outcome: str = ""
 
     @property
     def passed(self) -> bool:
-        return self.refusal is None
+        return all_hold(self.checks)
+
+    @property
+    def refusal(self) -> str | None:
+        failed = failed_names(self.checks)
+        return f"gate {', '.join(failed)} failed" if failed else None
 
     def table(self) -> Table:
         head = ["metric", f"challenger (v{self.challenger.version})"]
@@ -54,34 +80,27 @@ class Verdict:
         return table
 
     def gates_table(self) -> Table:
-        table = Table(["gate", "requires", "result"])
+        table = Table(["gate", "requires", "observed", "result"])
         for check in self.checks:
-            table.add(check.name, check.required, "pass" if check.held else "FAIL")
+            table.add(check.name, check.required, check.observed, "pass" if check.held else "FAIL")
         return table
+
+    def _parts(self, render) -> list[str]:
+        parts = [render(self.table())]
+        if self.improvement is not None:
+            parts.append(self.improvement.text(self.primary))
+        if self.checks:
+            parts.append(render(self.gates_table()))
+        return parts
 
     def markdown(self, name: str) -> str:
         verdict = "promoted" if self.passed else "refused"
-        parts = [f"## Promotion of `{name}`: {verdict}", self.table().markdown()]
-        if self.checks:
-            parts.append(self.gates_table().markdown())
+        parts = [f"## Promotion of `{name}`: {verdict}", *self._parts(Table.markdown)]
         parts.append(self.outcome)
         return "\n\n".join(part for part in parts if part)
 
     def text(self) -> str:
-        parts = [self.table().text()]
-        if self.checks:
-            parts.append(self.gates_table().text())
-        return "\n\n".join(parts)
-
-
-def check_actor(settings: Settings) -> None:
-    """In GitHub Actions, only the logins in `approvers` (as they stand on main) may promote."""
-    approvers = settings.promotion.approvers
-    if not approvers or os.environ.get("GITHUB_ACTIONS") != "true":
-        return
-    actor = os.environ.get("GITHUB_TRIGGERING_ACTOR") or os.environ.get("GITHUB_ACTOR", "")
-    if actor not in approvers:
-        raise BadInput(f"{actor or 'this actor'} is not in [promotion] approvers; nothing moved")
+        return "\n\n".join(self._parts(Table.text))
 
 
 def _check_digests(split: Split, challenger: ModelVersion, champion: ModelVersion | None) -> None:
@@ -96,21 +115,21 @@ def _check_digests(split: Split, challenger: ModelVersion, champion: ModelVersio
             )
 
 
-def score(name: str, version: ModelVersion, settings: Settings, split: Split) -> dict[str, float]:
+def holdout_predictions(name: str, version: ModelVersion, split: Split) -> Predictions:
     model = mlflow.sklearn.load_model(f"models:/{name}/{version.version}")
-    return evaluate(model, split.x_test, split.y_test, settings.task)
+    return predict(model, split.x_test)
 
 
 def promote(settings: Settings, dry_run: bool = False) -> Verdict:
     """Move champion to the challenger if the gates hold; a refused verdict moves nothing."""
-    check_actor(settings)
+    check_approvers(settings, "promote")
     uri = tracking.connect(settings)
     client = MlflowClient()
     name = settings.model.registered_name
     with tracking.server_errors(uri):
-        challenger = aliased_version(client, name, CHALLENGER)
-        if challenger is None:
-            raise BadInput(f"no {CHALLENGER} for {name!r}: run `mlops register-challenger` first")
+        challenger = require_alias(
+            client, name, CHALLENGER, "run `mlops register-challenger` first"
+        )
         champion = aliased_version(client, name, CHAMPION)
         if champion is not None and champion.version == challenger.version:
             verdict = Verdict(challenger, champion, {}, None)
@@ -129,20 +148,38 @@ def promote(settings: Settings, dry_run: bool = False) -> Verdict:
     return verdict
 
 
-def judge(settings, split, name, challenger, champion) -> Verdict:
-    challenger_scores = score(name, challenger, settings, split)
-    champion_scores = score(name, champion, settings, split) if champion else None
-    primary = settings.metric.primary
-    verdict = Verdict(challenger, champion, challenger_scores, champion_scores)
-    verdict.checks = explain(
-        settings,
-        challenger_scores[primary],
-        champion_scores[primary] if champion_scores else None,
+def judge(
+    settings: Settings,
+    split: Split,
+    name: str,
+    challenger: ModelVersion,
+    champion: ModelVersion | None,
+) -> Verdict:
+    """Score both on the holdout, estimate the improvement, and run the gates."""
+    primary, task = settings.metric.primary, settings.task
+    new = holdout_predictions(name, challenger, split)
+    old = holdout_predictions(name, champion, split) if champion else None
+    verdict = Verdict(
+        challenger,
+        champion,
+        score(new, split.y_test, task),
+        score(old, split.y_test, task) if old else None,
+        primary=primary,
     )
-    reason = validate(settings, challenger_scores, champion_scores)
-    if reason is not None:
-        failed = [check.name for check in verdict.checks if not check.held]
-        verdict.refusal = f"gate {', '.join(failed)} failed" if failed else reason
+    if old is not None and settings.promotion.confidence > 0:
+        verdict.improvement = paired_bootstrap(
+            METRICS[primary], split.y_test, new, old,
+            confidence=settings.promotion.confidence,
+            resamples=settings.promotion.bootstrap_resamples,
+            seed=settings.data.seed,
+            stratified=task == "classification",
+        )  # fmt: skip
+    verdict.checks = check_gates(
+        settings,
+        verdict.challenger_scores[primary],
+        verdict.champion_scores[primary] if verdict.champion_scores else None,
+        verdict.improvement,
+    )
     return verdict
 
 
@@ -151,14 +188,20 @@ def _move(client: MlflowClient, name: str, verdict: Verdict) -> None:
     if champion is not None:
         move_alias(client, name, PREVIOUS, champion)
     move_alias(client, name, CHAMPION, challenger)
-    tags = {"mlops.promoted_by": who(), "mlops.promoted_at": now_utc()}
-    tags.update(
-        {f"mlops.promotion.{metric}": repr(v) for metric, v in verdict.challenger_scores.items()}
-    )
-    url = workflow_run_url()
-    if url:
-        tags["mlops.promotion.workflow_run"] = url
-    for key, value in tags.items():
+    for key, value in _promotion_tags(verdict).items():
         client.set_model_version_tag(name, challenger.version, key, value)
     old = f" ({PREVIOUS}: version {champion.version})" if champion else ""
     verdict.outcome = f"version {challenger.version} is now {CHAMPION}{old}"
+
+
+def _promotion_tags(verdict: Verdict) -> dict[str, str]:
+    tags = {PROMOTED_BY_TAG: who(), PROMOTED_AT_TAG: now_utc()}
+    for metric, value in verdict.challenger_scores.items():
+        tags[promotion_metric_tag(metric)] = repr(value)
+    if verdict.improvement is not None:
+        tags[PROMOTION_IMPROVEMENT_TAG] = repr(verdict.improvement.point)
+        tags[PROMOTION_LOWER_BOUND_TAG] = repr(verdict.improvement.lower_bound)
+    url = workflow_run_url()
+    if url:
+        tags[PROMOTION_WORKFLOW_RUN_TAG] = url
+    return tags

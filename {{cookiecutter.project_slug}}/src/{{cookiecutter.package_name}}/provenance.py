@@ -11,9 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
-CANDIDATE_TAG = "mlops.candidate"
-HAS_MODEL_TAG = "mlops.has_model"
-HOLDOUT_DIGEST_TAG = "mlops.holdout_digest"
+from .tag_keys import GIT_BRANCH_TAG, GIT_COMMIT_TAG, KIND_TAG, USER_TAG, UV_LOCK_TAG, WHERE_TAG
 
 
 def where() -> str:
@@ -69,11 +67,11 @@ def workflow_run_url() -> str | None:
 def run_tags(root: Path, kind: str = "train") -> dict[str, str]:
     """Tags recorded on every run the project makes."""
     return {
-        "mlflow.source.git.commit": git_commit(root),
-        "mlflow.source.git.branch": os.environ.get("GITHUB_REF_NAME")
+        GIT_COMMIT_TAG: git_commit(root),
+        GIT_BRANCH_TAG: os.environ.get("GITHUB_REF_NAME")
         or _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
-        "mlflow.user": who(),
-        "mlops.where": where(),
-        "mlops.uv_lock_sha256": lock_hash(root),
-        "mlops.kind": kind,
+        USER_TAG: who(),
+        WHERE_TAG: where(),
+        UV_LOCK_TAG: lock_hash(root),
+        KIND_TAG: kind,
     }

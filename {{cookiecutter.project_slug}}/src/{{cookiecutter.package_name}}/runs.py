@@ -26,14 +26,13 @@ from sklearn.pipeline import Pipeline
 
 from . import tracking
 from .data import Split
-from .provenance import CANDIDATE_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, run_tags
+from .provenance import run_tags
 from .settings import Settings
+from .tag_keys import CANDIDATE_TAG, ESTIMATOR_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
 
 MODEL_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5
 RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
-ATTEMPT_TAG = "mlops.attempt"
-"""Shared by every run of one `train` or `tune`: `upload-pending` finds what a dead tunnel left."""
 ONE_QUICK_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
 
@@ -59,7 +58,7 @@ def candidate_tags(
         **run_tags(settings.root, kind=kind),
         CANDIDATE_TAG: "true",
         HOLDOUT_DIGEST_TAG: split.holdout_digest,
-        "mlops.estimator": settings.model.estimator,
+        ESTIMATOR_TAG: settings.model.estimator,
     }
     if has_model:
         tags[HAS_MODEL_TAG] = "true"

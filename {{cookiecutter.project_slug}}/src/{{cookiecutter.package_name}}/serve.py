@@ -18,12 +18,11 @@ import pandas as pd
 import requests
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
-from mlflow.exceptions import MlflowException
 
 from . import tracking
 from .data import load_split
 from .errors import BadInput, ServerUnavailable
-from .registry import CHAMPION
+from .registry import CHAMPION, require_alias
 from .server import hold_in_foreground, port_in_use, terminate_tree, wait_ready
 from .settings import Settings
 
@@ -40,12 +39,7 @@ def champion(settings: Settings) -> ModelVersion:
     uri = tracking.connect(settings)
     name = settings.model.registered_name
     with tracking.server_errors(uri):
-        try:
-            return MlflowClient(tracking_uri=uri).get_model_version_by_alias(name, CHAMPION)
-        except MlflowException as exc:
-            if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-                raise BadInput(f"{name!r} has no {CHAMPION} yet: run mlops promote") from None
-            raise
+        return require_alias(MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote")
 
 
 def command(model_uri: str, port: int) -> list[str]:
@@ -117,7 +111,9 @@ def smoke_rows(settings: Settings) -> pd.DataFrame:
 
 
 def predict(url: str, rows: pd.DataFrame) -> list:
-    payload = {"dataframe_split": rows.to_dict(orient="split")}
+    """POST raw rows as a client would; missing values travel as JSON null."""
+    plain = rows.astype(object).where(rows.notna(), None)
+    payload = {"dataframe_split": plain.to_dict(orient="split")}
     try:
         response = requests.post(f"{url}/invocations", json=payload, timeout=60)
     except requests.RequestException as exc:

@@ -47,6 +47,21 @@ class DataSettings(_Section):
     target: str = "target"
     test_size: float = Field(default=0.25, gt=0, lt=1)
     seed: int = 42
+    drop: list[str] = []
+    """Columns never used as features: ids, free text, anything that leaks the target."""
+    categorical: list[str] = []
+    """Columns to treat as categories although they hold numbers (text and bool already are)."""
+    max_categories: int = Field(default=50, ge=2, le=1000)
+    """Distinct values a categorical column may have; more is refused (an id or free text?)."""
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    """Folds of the cross-validation on the training part that ranks candidates."""
+
+    @model_validator(mode="after")
+    def _target_is_not_a_feature_setting(self) -> DataSettings:
+        for key in ("drop", "categorical"):
+            if self.target in getattr(self, key):
+                raise ValueError(f"{key} lists the target column {self.target!r}")
+        return self
 
 
 class ModelSettings(_Section):
@@ -63,8 +78,19 @@ class MetricSettings(_Section):
 class PromotionSettings(_Section):
     min_value: float | None = None
     min_improvement: float = Field(default=0.0, ge=0)
-    min_relative_improvement: float = Field(default=0.0, ge=0)
+    min_relative_improvement: float = Field(default=0.0, ge=0, le=1)
+    confidence: float = Field(default=0.0, ge=0, lt=1)
+    """Paired bootstrap on the holdout: the lower bound of the improvement at this confidence
+    must exceed `min_improvement`; 0 = compare point scores only."""
+    bootstrap_resamples: int = Field(default=1000, ge=100, le=100_000)
     approvers: list[str] = []
+
+    @field_validator("confidence")
+    @classmethod
+    def _meaningful_confidence(cls, value: float) -> float:
+        if 0 < value < 0.5:
+            raise ValueError("use 0 (off) or a confidence of at least 0.5, e.g. 0.95")
+        return value
 
 
 class TuneSettings(_Section):

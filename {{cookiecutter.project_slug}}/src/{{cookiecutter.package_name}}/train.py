@@ -6,17 +6,21 @@ saved locally (see `pending.py`) and uploaded later with `mlops upload-pending`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from sklearn.utils._param_validation import InvalidParameterError
 
 from . import pending, tracking
 from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable, first_line
 from .metrics import evaluate
-from .model import build_pipeline, model_params
-from .runs import ATTEMPT_TAG, Candidate, candidate_tags, log_candidate, new_attempt
+from .model import model_params, pipeline_for
+from .runs import Candidate, candidate_tags, log_candidate, new_attempt
 from .settings import Settings
-
-__all__ = ["Candidate", "TrainResult", "fit_candidate", "log_candidate", "train"]
+from .tag_keys import ATTEMPT_TAG
+from .validation import cross_validated
 
 
 @dataclass(frozen=True)
@@ -29,19 +33,32 @@ class TrainResult:
 
 
 def fit_candidate(settings: Settings, split: Split, overrides: dict[str, object]) -> Candidate:
-    """Fit on the train part with a fixed seed and score on the holdout."""
-    params = {**settings.model.params, **overrides}
-    pipeline = build_pipeline(settings.model.estimator, params, settings.data.seed)
-    try:
+    """Cross-validate on the train part (the score that ranks candidates), fit on all of it,
+    and score on the holdout (recorded, never used to choose)."""
+    pipeline = pipeline_for(settings, split.x_train, overrides)
+    with fit_errors(settings.model.estimator):
+        validation = cross_validated(pipeline, split, settings)
         pipeline.fit(split.x_train, split.y_train)
-    except (ValueError, TypeError) as exc:
-        raise BadInput(f"scikit-learn rejected the model parameters: {first_line(exc)}") from None
     metrics = evaluate(pipeline, split.x_test, split.y_test, settings.task)
     if settings.metric.primary not in metrics:
         raise BadInput(
             f"the model cannot produce {settings.metric.primary!r} (it has no predict_proba?)"
         )
-    return Candidate(pipeline, model_params(pipeline), metrics)
+    return Candidate(pipeline, model_params(pipeline), {**validation, **metrics})
+
+
+@contextmanager
+def fit_errors(estimator: str) -> Iterator[None]:
+    """scikit-learn's errors in one line that says whose they are: a parameter scikit-learn
+    rejects by name, or an estimator that cannot fit these parameters on this data (the data
+    itself has been checked before, see `data_checks`)."""
+    short = estimator.rpartition(".")[2]
+    try:
+        yield
+    except InvalidParameterError as exc:
+        raise BadInput(f"invalid parameter for {short}: {first_line(exc)}") from None
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"{short} could not be fitted: {first_line(exc)}") from None
 
 
 def train(

@@ -9,7 +9,6 @@ picks. The parent is not a candidate: it records the search and the best result.
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import time
@@ -19,6 +18,8 @@ from typing import Any
 import numpy as np
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from scipy import stats
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 from tqdm.auto import tqdm
 
 from . import pending, tracking
@@ -26,9 +27,8 @@ from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable
 from .metrics import is_better
 from .model import check_params, estimator_class
-from .provenance import HAS_MODEL_TAG, run_tags
+from .provenance import run_tags
 from .runs import (
-    ATTEMPT_TAG,
     Candidate,
     candidate_tags,
     log_candidate,
@@ -37,12 +37,12 @@ from .runs import (
     param_strings,
 )
 from .settings import Settings
+from .tag_keys import ATTEMPT_TAG, BEST_RUN_TAG, HAS_MODEL_TAG, TRIAL_TAG
 from .train import fit_candidate
+from .validation import validation_metric
 
 RANGE_KEYS = {"low", "high", "log"}
 SIGNIFICANT_DIGITS = 6
-BEST_RUN_TAG = "mlops.best_run_id"
-TRIAL_TAG = "mlops.trial"
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,14 @@ class Choices:
 
     values: tuple[Any, ...]
 
-    def sample(self, rng: random.Random) -> Any:
-        return rng.choice(self.values)
+    def distribution(self) -> list[Any]:
+        return list(self.values)
 
     def grid(self, _points: int) -> list[Any]:
         return list(self.values)
+
+    def tidy(self, value: Any) -> Any:
+        return value
 
     def __str__(self) -> str:
         return f"choice{list(self.values)}"
@@ -73,19 +76,21 @@ class Range:
     def integer(self) -> bool:
         return isinstance(self.low, int) and isinstance(self.high, int)
 
-    def sample(self, rng: random.Random) -> float | int:
+    def distribution(self):
+        """A scipy distribution for scikit-learn's `ParameterSampler` (integers are rounded
+        by `tidy`, so a log range of integers samples on a log scale too)."""
+        if self.integer and not self.log:
+            return stats.randint(self.low, self.high + 1)
         if self.log:
-            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
-        else:
-            value = rng.uniform(self.low, self.high)
-        return self._tidy(value)
+            return stats.loguniform(self.low, self.high)
+        return stats.uniform(self.low, self.high - self.low)
 
     def grid(self, points: int) -> list[float | int]:
         spaced = np.geomspace if self.log else np.linspace
-        values = [self._tidy(float(v)) for v in spaced(self.low, self.high, points)]
+        values = [self.tidy(float(v)) for v in spaced(self.low, self.high, points)]
         return list(dict.fromkeys(values))
 
-    def _tidy(self, value: float) -> float | int:
+    def tidy(self, value: float) -> float | int:
         """Readable values in the UI; integers stay inside the range."""
         if self.integer:
             return min(max(round(value), int(self.low)), int(self.high))
@@ -156,23 +161,27 @@ def _dimension(name: str, spec: Any) -> Dimension:
 
 
 def plan(space: dict[str, Dimension], method: str, trials: int, seed: int) -> list[dict]:
-    """The parameter sets to try, in order; the same seed always gives the same plan."""
-    rng = random.Random(seed)
-    if method == "random":
-        return [{name: dim.sample(rng) for name, dim in space.items()} for _ in range(trials)]
-    return _grid(space, trials, rng)
+    """The parameter sets to try, in order, from scikit-learn's samplers; the same seed always
+    gives the same plan."""
+    if method == "grid":
+        return _grid(space, trials, seed)
+    if all(isinstance(d, Choices) for d in space.values()):  # sampled without replacement
+        trials = min(trials, math.prod(len(d.values) for d in space.values()))
+    distributions = {name: dim.distribution() for name, dim in space.items()}
+    sampled = ParameterSampler(distributions, n_iter=trials, random_state=seed)
+    return [{name: space[name].tidy(combo[name]) for name in space} for combo in sampled]
 
 
-def _grid(space: dict[str, Dimension], trials: int, rng: random.Random) -> list[dict]:
-    """Every combination; ranges get as many points as fit in `trials`. A grid larger than
-    `trials` is thinned to a seeded sample of `trials` points, kept in grid order."""
+def _grid(space: dict[str, Dimension], trials: int, seed: int) -> list[dict]:
+    """Every combination (`ParameterGrid`); ranges get as many points as fit in `trials`. A grid
+    larger than `trials` is thinned to a seeded sample of `trials` points, kept in grid order."""
     ranges = sum(isinstance(dim, Range) for dim in space.values())
     choices = math.prod(len(d.values) for d in space.values() if isinstance(d, Choices))
     points = max(2, math.floor((trials / choices) ** (1 / ranges) + 1e-9)) if ranges else 0
-    axes = [dim.grid(points) for dim in space.values()]
-    combos = [dict(zip(space, combo, strict=True)) for combo in itertools.product(*axes)]
+    grid = ParameterGrid({name: dim.grid(points) for name, dim in space.items()})
+    combos = [{name: combo[name] for name in space} for combo in grid]
     if len(combos) > trials:
-        keep = sorted(rng.sample(range(len(combos)), trials))
+        keep = sorted(random.Random(seed).sample(range(len(combos)), trials))
         combos = [combos[i] for i in keep]
     return combos
 
@@ -190,16 +199,19 @@ def fit_trials(
             raise BadInput(f"trial {number} {searched}: {exc}") from None
         trials.append(Trial(number, searched, candidate))
         best = pick_best(trials, settings)
-        bar.set_postfix({settings.metric.primary: f"{_score(best, settings):.4f}"})
+        bar.set_postfix(
+            {validation_metric(settings.metric.primary): f"{_score(best, settings):.4f}"}
+        )
     return trials
 
 
 def _score(trial: Trial, settings: Settings) -> float:
-    return trial.candidate.metrics[settings.metric.primary]
+    return trial.candidate.metrics[validation_metric(settings.metric.primary)]
 
 
 def pick_best(trials: list[Trial], settings: Settings) -> Trial:
-    """The best by the primary metric; the earliest wins a tie."""
+    """The best by the validation score of the primary metric (never the holdout: see
+    `validation`); the earliest wins a tie."""
     best = trials[0]
     for trial in trials[1:]:
         if is_better(
@@ -297,7 +309,9 @@ def _log(
                 )
         client.log_batch(
             parent.info.run_id,
-            metrics=_metrics({f"best_{settings.metric.primary}": _score(best, settings)}),
+            metrics=_metrics(
+                {f"best_{validation_metric(settings.metric.primary)}": _score(best, settings)}
+            ),
             params=_params(_search_params(settings, space, method, len(trials))),
             tags=[RunTag(BEST_RUN_TAG, best_run_id)],
         )

@@ -28,6 +28,7 @@ from mlflow.exceptions import MlflowException
 
 from . import tracking
 from .errors import BadInput
+from .registry import ensure_experiment, ensure_registered_model
 from .server import (
     ADMIN_USERNAME,
     ServerPaths,
@@ -103,18 +104,10 @@ def _code(exc: MlflowException) -> str:
 
 
 def ensure_resources(client: MlflowClient, settings: Settings) -> str:
-    """The configured experiment and registered model, created when missing; the experiment id."""
-    name = settings.tracking.experiment
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None and experiment.lifecycle_stage == "deleted":
-        raise BadInput(f"experiment {name!r} is deleted on the server; restore or rename it")
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
-    try:
-        client.get_registered_model(settings.model.registered_name)
-    except MlflowException as exc:
-        if _code(exc) != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        client.create_registered_model(settings.model.registered_name)
+    """The configured experiment and registered model, created when missing (a grant on a
+    resource that does not exist yet succeeds and means nothing); the experiment id."""
+    experiment_id = ensure_experiment(client, settings.tracking.experiment)
+    ensure_registered_model(client, settings.model.registered_name)
     return experiment_id
 
 

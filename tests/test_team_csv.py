@@ -1,0 +1,108 @@
+"""A team's own mixed-type CSV, for each task, through the `mlops` command of a real bake:
+the id column is refused with the fix named, then train, tune, register, promote, and the
+served champion answers raw rows with missing values and a category never seen in training."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from .bakery import bake, project_environment, tool
+from .servers import running_server
+from .team_csv import write_team_csv
+
+pytestmark = pytest.mark.slow
+RAW_ROWS = {
+    "columns": ["tenure_months", "monthly_spend", "region", "promo"],
+    "data": [[12.0, None, "east", True], [None, 40.0, None, False], [30.5, 55.0, "atlantis", True]],
+}
+
+
+@pytest.fixture(scope="module", params=["classification", "regression"])
+def project(request, tmp_path_factory):
+    task = request.param
+    root = tmp_path_factory.mktemp(f"team-csv-{task}")
+    csv_file = write_team_csv(root / "customers.csv", task)
+    metric = {"primary_metric": "rmse"} if task == "regression" else {}
+    bake_ = bake(root / "bake", task=task, dataset=str(csv_file), target_column="outcome",
+                 min_metric_value="", **metric)  # fmt: skip
+    with running_server(bake_, root / "server") as server:
+        yield bake_, server
+
+
+def mlops(project, *args):
+    bake_, server = project
+    return bake_.run(tool("uv"), "run", "--frozen", "mlops", *args, env=server.env(),
+                     check=False, timeout=600)  # fmt: skip
+
+
+def test_the_id_column_is_refused_then_the_lifecycle_runs(project):
+    bake_ = project[0]
+    refused = mlops(project, "train")
+    assert refused.returncode == 2
+    assert "column 'customer_id' has 300 categories" in refused.stderr
+    assert "list it in [data] drop" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+    config = bake_.path / "mlops.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("drop = []", 'drop = ["customer_id"]', 1), encoding="utf-8")
+    for verb in (["train"], ["tune", "--trials", "3"], ["register-challenger"], ["promote"]):
+        result = mlops(project, *verb)
+        assert result.returncode == 0, f"{verb}: {result.stderr}"
+    assert "cv_" in mlops(project, "status").stdout
+
+    predictions = served_predictions(project)
+    assert len(predictions) == 3
+    if bake_.answers["task"] == "classification":
+        assert set(predictions) <= {"yes", "no"}
+
+
+def served_predictions(project) -> list:
+    """`mlops serve` in the foreground, as on the central PC; one request of raw rows."""
+    bake_, server = project
+    port = free_port()
+    process = subprocess.Popen(
+        [tool("uv"), "run", "--frozen", "mlops", "serve", "--port", str(port)],
+        cwd=bake_.path, env={**project_environment(), **server.env()},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_ping(f"http://127.0.0.1:{port}", process)
+        response = requests.post(
+            f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": RAW_ROWS}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["predictions"]
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def wait_for_ping(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"mlops serve exited {process.returncode}: {process.stdout.read()}"
+            )
+        try:
+            if requests.get(f"{url}/ping", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("mlops serve did not answer /ping")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,53 @@
+"""Every tag key the project writes or reads, in one place; `docs/registry.md` lists them.
+
+Run tags are set when a run starts (no extra request); version tags record registration,
+promotion and rollback on the model version itself, so the registry is its own audit trail.
+"""
+
+from __future__ import annotations
+
+# --- run tags: MLflow's own keys, filled by the project --------------------------------------
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+GIT_BRANCH_TAG = "mlflow.source.git.branch"
+USER_TAG = "mlflow.user"
+
+# --- run tags: the project's ------------------------------------------------------------------
+KIND_TAG = "mlops.kind"
+"""train, trial (a tune child), tune (a tune parent)."""
+WHERE_TAG = "mlops.where"
+UV_LOCK_TAG = "mlops.uv_lock_sha256"
+CANDIDATE_TAG = "mlops.candidate"
+"""'true' on runs register-challenger may pick."""
+HAS_MODEL_TAG = "mlops.has_model"
+HOLDOUT_DIGEST_TAG = "mlops.holdout_digest"
+"""Also copied to the version: promote refuses models scored on other rows."""
+ESTIMATOR_TAG = "mlops.estimator"
+ATTEMPT_TAG = "mlops.attempt"
+"""Shared by every run of one train or tune: upload-pending finds what a dead tunnel left."""
+TRIAL_TAG = "mlops.trial"
+BEST_RUN_TAG = "mlops.best_run_id"
+UPLOADED_FROM_TAG = "mlops.uploaded_from"
+
+# --- model version tags -----------------------------------------------------------------------
+SOURCE_RUN_TAG = "mlops.source_run"
+VERSION_GIT_COMMIT_TAG = "mlops.git_commit"
+REGISTERED_BY_TAG = "mlops.registered_by"
+REGISTERED_AT_TAG = "mlops.registered_at"
+WORKFLOW_RUN_TAG = "mlops.workflow_run"
+PROMOTED_BY_TAG = "mlops.promoted_by"
+PROMOTED_AT_TAG = "mlops.promoted_at"
+PROMOTION_WORKFLOW_RUN_TAG = "mlops.promotion.workflow_run"
+PROMOTION_IMPROVEMENT_TAG = "mlops.promotion.improvement"
+PROMOTION_LOWER_BOUND_TAG = "mlops.promotion.improvement_lower_bound"
+ROLLED_BACK_BY_TAG = "mlops.rolled_back_by"
+ROLLED_BACK_AT_TAG = "mlops.rolled_back_at"
+
+
+def metric_tag(metric: str) -> str:
+    """On a version: the metric's value at registration (`mlops.metric.cv_f1`, ...)."""
+    return f"mlops.metric.{metric}"
+
+
+def promotion_metric_tag(metric: str) -> str:
+    """On a version: its holdout score when it was promoted (`mlops.promotion.f1`, ...)."""
+    return f"mlops.promotion.{metric}"

@@ -1,0 +1,83 @@
+"""register-challenger against a real registry: the best run by its validation score, once."""
+
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.errors import BadInput, GateRefused
+from {{ cookiecutter.package_name }}.registry import CHALLENGER
+from {{ cookiecutter.package_name }}.rollback import rollback
+from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.validation import validation_metric
+
+from .conftest import with_changes
+
+
+def alias(settings, name):
+    client = MlflowClient()
+    try:
+        return client.get_model_version_by_alias(settings.model.registered_name, name).version
+    except Exception:
+        return None
+
+
+def test_the_best_run_is_registered_once_and_tagged(settings, as_admin):
+    result = train(settings, {})
+    first = register_challenger(settings)
+    again = register_challenger(settings)
+    assert first.created and not again.created
+    assert first.version == again.version == alias(settings, CHALLENGER)
+    client = MlflowClient()
+    versions = client.search_model_versions(f"name = '{settings.model.registered_name}'")
+    assert len(versions) == 1
+    tags = versions[0].tags
+    assert tags["mlops.source_run"] == result.run_id
+    ranked_by = validation_metric(settings.metric.primary)
+    assert float(tags[f"mlops.metric.{ranked_by}"]) == pytest.approx(result.metrics[ranked_by])
+    assert {"mlops.git_commit", "mlops.holdout_digest", "mlops.uv_lock_sha256"} <= set(tags)
+    assert versions[0].source.startswith("models:/m-")
+
+
+def test_a_dry_run_changes_nothing(settings, as_admin):
+    train(settings, {})
+    decision = register_challenger(settings, dry_run=True)
+    assert decision.dry_run and decision.version is None
+    assert alias(settings, CHALLENGER) is None
+
+
+def test_a_candidate_below_min_value_is_refused(settings, as_admin):
+    train(settings, {})
+    unreachable = 2.0 if settings.metric.greater_is_better else -1.0
+    with pytest.raises(GateRefused, match="no candidate reaches"):
+        register_challenger(settings, min_value=unreachable)
+    assert alias(settings, CHALLENGER) is None
+
+
+def test_the_workflow_run_is_recorded_in_actions(settings, as_admin, monkeypatch):
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "{{ cookiecutter.github_owner }}/x")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    train(settings, {})
+    version = register_challenger(settings).version
+    tags = MlflowClient().get_model_version(settings.model.registered_name, version).tags
+    assert tags["mlops.workflow_run"] == "https://github.com/{{ cookiecutter.github_owner }}/x/actions/runs/42"
+
+
+def test_an_experiment_that_does_not_exist_is_bad_input(settings, as_admin):
+    missing = with_changes(settings, tracking={"experiment": "never-created-here"})
+    with pytest.raises(BadInput, match="does not exist"):
+        register_challenger(missing)
+
+
+def test_each_decision_is_reported_in_the_job_summary(settings, as_admin, tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = train(settings, {})
+    register_challenger(settings)
+    with pytest.raises(GateRefused):
+        register_challenger(settings, min_value=2.0 if settings.metric.greater_is_better else -1.0)
+    with pytest.raises(BadInput):
+        rollback(settings)
+    text = summary.read_text(encoding="utf-8")
+    assert "## Register challenger" in text and f"`{result.run_id}`" in text
+    assert "## Register challenger: refused" in text and "no candidate reaches" in text
