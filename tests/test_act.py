@@ -114,6 +114,11 @@ def test_the_workflows_move_aliases_and_refuse_when_they_must(repo):
     assert "gate min_improvement failed" in refused.stdout
     assert champion(repo) == "2"
 
+    outsider = act(repo, "rollback.yml", actor=OUTSIDER)
+    assert not succeeded(outsider)
+    assert f"{OUTSIDER} is not in [promotion] approvers and may not roll back" in outsider.stdout
+    assert champion(repo) == "2"
+
     rolled = act(repo, "rollback.yml")
     assert succeeded(rolled), rolled.stdout[-3000:]
     assert champion(repo) == "1"

@@ -46,15 +46,32 @@ def test_find_config_walks_up_and_honours_the_variable(tmp_path, monkeypatch):
     assert find_config(Path("/")) == path
 
 
+def swap(old: str, new: str):
+    """A change of the file that fails loudly when `old` is not in it (no test by accident)."""
+
+    def change(text: str) -> str:
+        assert old in text, f"{old!r} is not in mlops.toml"
+        return text.replace(old, new, 1)
+
+    return change
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (lambda t: t + "\n[oops\n", "not valid TOML"),
         (lambda t: t + "\n[promotion.extra]\nx = 1\n", "promotion.extra"),
-        (lambda t: t.replace("[tracking]", "[tracking]\nsurprise = 1"), "tracking.surprise"),
-        (lambda t: t.replace('primary = "', 'primary = "bogus_'), "is not a"),
-        (lambda t: t.replace("test_size = 0.25", "test_size = 2"), "data.test_size"),
-        (lambda t: t.replace("min_improvement = 0.0", "min_improvement = -1"), "min_improvement"),
+        (swap("[tracking]", "[tracking]\nsurprise = 1"), "tracking.surprise"),
+        (swap('primary = "', 'primary = "bogus_'), "is not a"),
+        (swap("test_size = 0.25", "test_size = 2"), "data.test_size"),
+        (swap("min_improvement = 0.0 ", "min_improvement = -1 "), "min_improvement"),
+        (swap("confidence = 0.95", "confidence = 0.3"), "confidence of at least 0.5"),
+        (swap("confidence = 0.95", "confidence = 1.0"), "promotion.confidence"),
+        (
+            swap("min_relative_improvement = 0.0", "min_relative_improvement = 1.5"),
+            "min_relative_improvement",
+        ),
+        (swap("cv_folds = 5", "cv_folds = 1"), "data.cv_folds"),
     ],
 )
 def test_a_malformed_file_is_one_clear_error(tmp_path, change, message):
@@ -66,3 +83,10 @@ def test_a_malformed_file_is_one_clear_error(tmp_path, change, message):
 def test_a_missing_file_is_reported(tmp_path):
     with pytest.raises(BadInput, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("key", ["drop", "categorical"])
+def test_the_target_cannot_be_dropped_or_made_a_feature(tmp_path, project_settings, key):
+    change = swap(f"{key} = []", f'{key} = ["{project_settings.data.target}"]')
+    with pytest.raises(BadInput, match=f"{key} lists the target column"):
+        load_settings(write(tmp_path, change(valid_text())))

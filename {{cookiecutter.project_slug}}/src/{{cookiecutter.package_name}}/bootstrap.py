@@ -30,8 +30,8 @@ class Improvement:
 
     def text(self, metric: str) -> str:
         return (
-            f"improvement in {metric}: {self.point:+.4f}; {self.confidence:.0%} lower bound "
-            f"{self.lower_bound:+.4f} (paired bootstrap, {self.resamples} resamples of "
+            f"improvement in {metric}: {self.point:+.4f}; {round(100 * self.confidence)}% lower "
+            f"bound {self.lower_bound:+.4f} (paired bootstrap, {self.resamples} resamples of "
             f"{self.rows} holdout rows)"
         )
 

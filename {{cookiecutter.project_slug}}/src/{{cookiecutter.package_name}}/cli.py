@@ -74,9 +74,10 @@ def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> Non
     """Fit the model, evaluate it on the holdout and log one run."""
     from .model import parse_overrides
     from .train import train as run_training
+    from .validation import scores_line
 
     result = run_training(ctx.settings, parse_overrides(overrides), run_name)
-    click.echo(f"run {result.run_id}: {scores_line(ctx.settings, result.metrics)}")
+    click.echo(f"run {result.run_id}: {scores_line(ctx.settings.metric.primary, result.metrics)}")
     click.echo(f"model {result.model_uri}")
     click.echo(f"view it at {result.url}")
 
@@ -88,18 +89,6 @@ def status(ctx: Context) -> None:
     from .status import status as registry_status
 
     click.echo(registry_status(ctx.settings))
-
-
-def scores_line(settings: Settings, metrics: dict[str, float]) -> str:
-    """The validation score that ranks the run, then the holdout score, for the record."""
-    from .validation import spread_metric, validation_metric
-
-    primary = settings.metric.primary
-    cv, spread = metrics[validation_metric(primary)], metrics[spread_metric(primary)]
-    return (
-        f"{validation_metric(primary)} = {cv:.4f} +/- {spread:.4f} "
-        f"(holdout {primary} = {metrics[primary]:.4f}, kept for promote)"
-    )
 
 
 def read_password(prompt: str = "Password") -> str:
@@ -120,9 +109,10 @@ def read_password(prompt: str = "Password") -> str:
 def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | None) -> None:
     """Search hyperparameters: one parent run, a child run per candidate, one model logged."""
     from .tune import tune as run_tuning
+    from .validation import scores_line
 
     result = run_tuning(ctx.settings, trials, method, run_name, progress=sys.stderr.isatty())
-    scores = scores_line(ctx.settings, result.best.candidate.metrics)
+    scores = scores_line(ctx.settings.metric.primary, result.best.candidate.metrics)
     click.echo(f"tune {result.parent_run_id}: {len(result.trials)} trials, view it at {result.url}")
     click.echo(f"best: trial {result.best.number} {result.best.searched}, {scores}")
     click.echo(f"best run {result.best_run_id}, model {result.model_uri}")

@@ -20,6 +20,7 @@ from .server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, fre
 from .settings import Settings
 from .status import status
 from .train import train
+from .validation import scores_line
 
 DEMO_DIR = ".mlops/demo"
 
@@ -91,8 +92,8 @@ def _lifecycle(settings: Settings, plan: Plan, server: LocalServer, echo) -> Dem
     echo(f"\n1. Training {len(plan.candidates)} candidates ({plan.param} = {plan.candidates})")
     for value in plan.candidates:
         run = train(settings, {plan.param: value}, run_name=f"demo-{plan.param}-{value}")
-        echo(f"   run {run.run_id}: {primary} = {run.metrics[primary]:.4f}")
-    echo("\n2. register-challenger: the best finished run becomes 'challenger'")
+        echo(f"   run {run.run_id}: {scores_line(primary, run.metrics)}")
+    echo("\n2. register-challenger: the best finished run by validation score becomes 'challenger'")
     echo("   " + register_challenger(settings).summary(settings))
     echo("\n3. promote: the gates in [promotion] decide")
     first = promote(settings)

@@ -33,6 +33,12 @@ class GateCheck:
     held: bool
 
 
+def percent(share: float, spec: str = ".0f") -> str:
+    """0.95 -> "95%": spelled out, because a percent format spec before the closing brace reads
+    as template syntax in the cookiecutter template this file comes from."""
+    return f"{format(100 * share, spec)}%"
+
+
 def all_hold(checks: list[GateCheck]) -> bool:
     return all(check.held for check in checks)
 
@@ -85,7 +91,7 @@ def _significance_check(settings: Settings, improvement: Improvement | None) -> 
     if improvement is None:
         raise ValueError("confidence is on: the bootstrap improvement is required")
     promotion = settings.promotion
-    bound = f"{promotion.confidence:.0%} lower bound"
+    bound = f"{percent(promotion.confidence)} lower bound"
     return GateCheck(
         "min_improvement",
         f"{bound} of the improvement > {promotion.min_improvement:g}",
@@ -112,9 +118,9 @@ def _relative_check(settings: Settings, challenger: float, champion: float) -> G
         min_relative_change=float(minimum), greater_is_better=settings.metric.greater_is_better
     )
     gain = _gain(settings, challenger, champion)
-    observed = f"{gain / abs(champion):+.2%}" if champion else f"{gain:+.4f} over 0"
+    observed = f"{percent(gain / abs(champion), '+.2f')}" if champion else f"{gain:+.4f} over 0"
     return GateCheck(
-        "min_relative_improvement", f"beats champion by >= {minimum:.2%} of its score",
+        "min_relative_improvement", f"beats champion by >= {percent(minimum, '.2f')} of its score",
         observed, _mlflow_holds(settings.metric.primary, gate, challenger, champion),
     )  # fmt: skip
 

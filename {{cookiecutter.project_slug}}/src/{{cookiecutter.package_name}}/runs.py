@@ -82,9 +82,12 @@ def pip_requirements() -> list[str]:
 
 
 def log_model(pipeline: Pipeline, split: Split):
-    """Log the pipeline with signature and input example; returns MLflow's ModelInfo."""
+    """Log the pipeline with signature and input example; returns MLflow's ModelInfo.
+
+    The signature is inferred from every training row, so a column with missing values anywhere
+    is optional in the schema, not only when the first rows happen to show a gap."""
     example = split.x_train.head(INPUT_EXAMPLE_ROWS)
-    signature = infer_signature(example, pipeline.predict(example))
+    signature = infer_signature(split.x_train, pipeline.predict(example))
     trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
     return mlflow.sklearn.log_model(
         pipeline,

@@ -52,3 +52,12 @@ def cross_validated(pipeline: Pipeline, split: Split, settings: Settings) -> dic
             scores[validation_metric(name)] = float(np.mean(values))
             scores[spread_metric(name)] = float(np.std(values))
     return scores
+
+
+def scores_line(metric: str, scores: dict[str, float]) -> str:
+    """The validation score that ranks a run, then its holdout score, for the record."""
+    return (
+        f"{validation_metric(metric)} = {scores[validation_metric(metric)]:.4f} "
+        f"+/- {scores[spread_metric(metric)]:.4f} "
+        f"(holdout {metric} = {scores[metric]:.4f}, kept for promote)"
+    )
