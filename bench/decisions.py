@@ -3,9 +3,9 @@ decisions, with ground truth.
 
 A synthetic population (scikit-learn's `make_classification`, and a `make_regression` twin) is
 large enough to know each model's true score: 50,000 rows are held back and never seen by the
-workflow. Each draw takes a team-sized dataset (400 rows) from the rest and runs the team's
-workflow against a real basic-auth `mlflow server` on 127.0.0.1, with the baked project's own
-code:
+workflow. Each draw takes a team-sized dataset (600 rows, so a 150-row holdout) from the rest
+and runs the team's workflow against a real basic-auth `mlflow server` on 127.0.0.1, with the
+baked project's own code:
 
 1. a champion from the team's history: the project's estimator with its regularisation drawn
    at random (log-uniform over a wide range), trained, registered, promoted;
@@ -56,7 +56,7 @@ warnings.filterwarnings("ignore")
 
 POPULATION_ROWS = 50_000
 POOL_ROWS = 20_000
-TEAM_ROWS = 400
+TEAM_ROWS = 600
 CLEAR_MARGIN = {"f1": 0.02, "r2": 0.02}
 
 
@@ -79,9 +79,8 @@ class Task:
             )  # fmt: skip
         else:
             x, y = make_regression(
-                n_samples=rows, n_features=12, n_informative=6, noise=60.0, effective_rank=6,
-                random_state=seed,
-            )  # fmt: skip
+                n_samples=rows, n_features=12, n_informative=6, noise=60.0, random_state=seed
+            )
         frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
         frame["y"] = y
         return frame
@@ -91,7 +90,7 @@ TASKS = {
     "classification": Task(
         "classification", "f1", "sklearn.linear_model.LogisticRegression", "C", (1e-4, 1e2)
     ),
-    "regression": Task("regression", "r2", "sklearn.linear_model.Ridge", "alpha", (1e-2, 1e5)),
+    "regression": Task("regression", "r2", "sklearn.linear_model.Ridge", "alpha", (1e-1, 1e4)),
 }
 
 

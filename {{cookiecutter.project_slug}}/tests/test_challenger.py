@@ -11,14 +11,7 @@ from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validation_metric
 
 from .conftest import with_changes
-
-
-def alias(settings, name):
-    client = MlflowClient()
-    try:
-        return client.get_model_version_by_alias(settings.model.registered_name, name).version
-    except Exception:
-        return None
+from .registry_state import version_of
 
 
 def test_the_best_run_is_registered_once_and_tagged(settings, as_admin):
@@ -26,7 +19,7 @@ def test_the_best_run_is_registered_once_and_tagged(settings, as_admin):
     first = register_challenger(settings)
     again = register_challenger(settings)
     assert first.created and not again.created
-    assert first.version == again.version == alias(settings, CHALLENGER)
+    assert first.version == again.version == version_of(settings, CHALLENGER)
     client = MlflowClient()
     versions = client.search_model_versions(f"name = '{settings.model.registered_name}'")
     assert len(versions) == 1
@@ -42,7 +35,7 @@ def test_a_dry_run_changes_nothing(settings, as_admin):
     train(settings, {})
     decision = register_challenger(settings, dry_run=True)
     assert decision.dry_run and decision.version is None
-    assert alias(settings, CHALLENGER) is None
+    assert version_of(settings, CHALLENGER) is None
 
 
 def test_a_candidate_below_min_value_is_refused(settings, as_admin):
@@ -50,7 +43,7 @@ def test_a_candidate_below_min_value_is_refused(settings, as_admin):
     unreachable = 2.0 if settings.metric.greater_is_better else -1.0
     with pytest.raises(GateRefused, match="no candidate reaches"):
         register_challenger(settings, min_value=unreachable)
-    assert alias(settings, CHALLENGER) is None
+    assert version_of(settings, CHALLENGER) is None
 
 
 def test_the_workflow_run_is_recorded_in_actions(settings, as_admin, monkeypatch):

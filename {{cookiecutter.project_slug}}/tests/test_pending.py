@@ -2,19 +2,22 @@
 
 import json
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.pending import folders, load, upload_all
 from {{ cookiecutter.package_name }}.server import free_port
-from {{ cookiecutter.package_name }}.tag_keys import ATTEMPT_TAG, CANDIDATE_TAG, HAS_MODEL_TAG
+from {{ cookiecutter.package_name }}.tag_keys import ATTEMPT_TAG, CANDIDATE_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.tune import tune
 
 from .conftest import PROJECT_ROOT
 from .http_proxy import Proxy
+from .mixed_data import mixed_settings
 
 
 @pytest.fixture(autouse=True)
@@ -155,3 +158,20 @@ def test_a_damaged_folder_is_bad_input_and_stays(settings, pending_dir, capsys, 
     assert main(["upload-pending"]) == 2
     assert "damaged" in capsys.readouterr().err
     assert damaged.is_dir()
+
+
+def test_a_mixed_csv_run_survives_the_round_trip_to_disk(
+    settings, as_admin, dead_server, monkeypatch, tmp_path
+):
+    mixed = mixed_settings(settings, tmp_path)
+    with pytest.raises(ServerUnavailable):
+        train(mixed, {})
+    [folder] = folders(mixed)
+    saved = load(folder)
+    pd.testing.assert_frame_equal(saved.split.x_test, load_split(mixed).x_test)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    [uploaded] = upload_all(mixed)
+    [run] = runs_of(mixed, as_admin.url)
+    assert run.info.run_id == uploaded.run_id
+    assert_complete_candidate(run, mixed)
+    assert run.data.tags[HOLDOUT_DIGEST_TAG] == load_split(mixed).holdout_digest

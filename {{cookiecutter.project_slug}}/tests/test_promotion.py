@@ -1,7 +1,6 @@
 """promote: both models re-scored on the same holdout, gated, aliases moved only on a pass."""
 
 import pytest
-from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
@@ -10,13 +9,7 @@ from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVI
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes
-
-
-def alias(settings, name):
-    try:
-        return MlflowClient().get_model_version_by_alias(settings.model.registered_name, name)
-    except Exception:
-        return None
+from .registry_state import aliased
 
 
 def challenger_from(settings, factor):
@@ -36,8 +29,8 @@ def test_the_first_promotion_moves_champion(gated, as_admin, tmp_path, monkeypat
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     version = challenger_from(gated, 1)
     verdict = promote(gated)
-    assert verdict.passed and alias(gated, CHAMPION).version == version
-    tags = alias(gated, CHAMPION).tags
+    assert verdict.passed and aliased(gated, CHAMPION).version == version
+    tags = aliased(gated, CHAMPION).tags
     assert tags["mlops.promoted_by"] == "admin" and "mlops.promoted_at" in tags
     assert f"mlops.promotion.{gated.metric.primary}" in tags
     text = summary.read_text(encoding="utf-8")
@@ -50,16 +43,16 @@ def test_a_worse_challenger_is_refused_and_nothing_moves(gated, as_admin):
     worse = challenger_from(gated, 0.0001)
     verdict = promote(gated)
     assert not verdict.passed and "min_improvement" in verdict.outcome
-    assert alias(gated, CHAMPION).version == champion
-    assert alias(gated, CHALLENGER).version == worse
-    assert alias(gated, PREVIOUS) is None
+    assert aliased(gated, CHAMPION).version == champion
+    assert aliased(gated, CHALLENGER).version == worse
+    assert aliased(gated, PREVIOUS) is None
 
 
 def test_a_dry_run_moves_nothing(gated, as_admin):
     challenger_from(gated, 1)
     verdict = promote(gated, dry_run=True)
     assert verdict.passed and "would become" in verdict.outcome
-    assert alias(gated, CHAMPION) is None
+    assert aliased(gated, CHAMPION) is None
 
 
 def test_the_champion_itself_is_nothing_to_do(gated, as_admin):
@@ -78,7 +71,7 @@ def test_another_holdout_is_refused(gated, as_admin):
     moved = with_changes(gated, data={"seed": gated.data.seed + 1})
     with pytest.raises(BadInput, match="scored on holdout"):
         promote(moved)
-    assert alias(gated, CHAMPION) is None
+    assert aliased(gated, CHAMPION) is None
 
 
 def test_only_approvers_may_promote_in_actions(gated, as_admin, monkeypatch):
@@ -88,6 +81,27 @@ def test_only_approvers_may_promote_in_actions(gated, as_admin, monkeypatch):
     monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "mallory")
     with pytest.raises(BadInput, match="mallory is not in"):
         promote(allowed)
-    assert alias(gated, CHAMPION) is None
+    assert aliased(gated, CHAMPION) is None
     monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "alice")
     assert promote(allowed).passed
+
+
+def test_a_clearly_better_challenger_passes_the_confidence_gate_and_it_is_recorded(
+    gated, as_admin, tmp_path, monkeypatch
+):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    name = next(iter(gated.model.params))
+    weak = {"C": 1e-4, "alpha": 1e4}[name]
+    train(gated, {name: weak})
+    register_challenger(gated, newer_than_challenger=True, min_value=None)
+    promote(gated)
+    better = challenger_from(gated, 1)
+    verdict = promote(with_changes(gated, promotion={"confidence": 0.95}))
+    assert verdict.passed and verdict.improvement.lower_bound > 0
+    assert [check.name for check in verdict.checks] == ["min_improvement"]
+    tags = aliased(gated, CHAMPION).tags
+    assert aliased(gated, CHAMPION).version == better
+    assert float(tags["mlops.promotion.improvement_lower_bound"]) == verdict.improvement.lower_bound
+    text = summary.read_text(encoding="utf-8")
+    assert "95% lower bound" in text and "| min_improvement |" in text

@@ -10,14 +10,7 @@ from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes
-
-
-def alias(settings, name):
-    client = MlflowClient()
-    try:
-        return client.get_model_version_by_alias(settings.model.registered_name, name).version
-    except Exception:
-        return None
+from .registry_state import version_of
 
 
 def test_rollback_needs_a_previous_champion(settings, as_admin):
@@ -25,7 +18,9 @@ def test_rollback_needs_a_previous_champion(settings, as_admin):
         rollback(settings)
 
 
-def test_rollback_restores_the_previous_champion_once(settings, as_admin):
+@pytest.fixture
+def promoted_twice(settings, as_admin) -> tuple[str, str]:
+    """(previous champion, champion): two versions of one trained model, aliased by hand."""
     train(settings, {})
     version = register_challenger(settings).version
     client, name = MlflowClient(), settings.model.registered_name
@@ -33,28 +28,27 @@ def test_rollback_restores_the_previous_champion_once(settings, as_admin):
     newer = client.create_model_version(name, source, model_id=source.removeprefix("models:/"))
     client.set_registered_model_alias(name, CHAMPION, newer.version)
     client.set_registered_model_alias(name, PREVIOUS, version)
+    return version, newer.version
+
+
+def test_rollback_restores_the_previous_champion_once(settings, promoted_twice):
+    version, newer = promoted_twice
     assert rollback(settings, dry_run=True).startswith("would move")
-    assert alias(settings, CHAMPION) == newer.version
+    assert version_of(settings, CHAMPION) == newer
     rollback(settings)
-    assert alias(settings, CHAMPION) == version and alias(settings, PREVIOUS) is None
+    assert version_of(settings, CHAMPION) == version and version_of(settings, PREVIOUS) is None
     with pytest.raises(BadInput):
         rollback(settings)
 
 
-def test_only_approvers_may_roll_back_in_actions(settings, as_admin, monkeypatch):
-    train(settings, {})
-    version = register_challenger(settings).version
-    client, name = MlflowClient(), settings.model.registered_name
-    source = client.get_model_version(name, version).source
-    newer = client.create_model_version(name, source, model_id=source.removeprefix("models:/"))
-    client.set_registered_model_alias(name, CHAMPION, newer.version)
-    client.set_registered_model_alias(name, PREVIOUS, version)
+def test_only_approvers_may_roll_back_in_actions(settings, promoted_twice, monkeypatch):
+    version, newer = promoted_twice
     guarded = with_changes(settings, promotion={"approvers": ["alice"]})
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "mallory")
     with pytest.raises(BadInput, match=r"mallory is not in \[promotion\] approvers"):
         rollback(guarded)
-    assert alias(settings, CHAMPION) == newer.version
+    assert version_of(settings, CHAMPION) == newer
     monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "alice")
     rollback(guarded)
-    assert alias(settings, CHAMPION) == version
+    assert version_of(settings, CHAMPION) == version

@@ -1,0 +1,17 @@
+"""Read the registry as a test checks it: which version an alias points at."""
+
+from __future__ import annotations
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+
+from {{ cookiecutter.package_name }}.registry import aliased_version
+
+
+def aliased(settings, alias: str) -> ModelVersion | None:
+    return aliased_version(MlflowClient(), settings.model.registered_name, alias)
+
+
+def version_of(settings, alias: str) -> str | None:
+    found = aliased(settings, alias)
+    return found.version if found else None
