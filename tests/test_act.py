@@ -32,7 +32,7 @@ CI_USER, CI_PASSWORD = "github-ci", secrets.token_urlsafe(18)  # made per run, n
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """A baked project as its own git repository on main, with an approver allow-list, and a
-    CI user on the server holding only the `ci` role (READ experiment, MANAGE model)."""
+    CI user on the server holding only the `ci` role (READ experiment, EDIT model)."""
     project = bake(tmp_path_factory.mktemp("act"), runner_label=LABEL)
     with running_server(project, tmp_path_factory.mktemp("act-server")) as server:
         port = server.url.rsplit(":", 1)[1]

@@ -94,6 +94,7 @@ def test_the_whole_lifecycle(project):
     # Production misbehaves: roll back to version 1, once.
     rolled = mlops(project, "rollback")
     assert rolled.returncode == 0 and "champion -> version 1" in rolled.stdout
-    assert aliases(project) == {"champion": "1", "challenger": "3", "previous-champion": "-"}
+    assert aliases(project) == {"champion": "1", "challenger": "3", "previous-champion": "1"}
     twice = mlops(project, "rollback")
-    assert twice.returncode == 2 and "no previous-champion" in twice.stderr
+    assert twice.returncode == 2 and "nothing to roll back to" in twice.stderr
+    assert aliases(project)["champion"] == "1"

@@ -59,11 +59,11 @@ def test_everything_passes_for_a_member(team, run_doctor):
     assert disk.startswith("ok ") and "GiB free" in disk
 
 
-def test_the_ci_user_manages_the_model(team, run_doctor):
+def test_the_ci_user_edits_the_model(team, run_doctor):
     user, password = new_user(team, "ci")
     code, lines = run_doctor(user, password)
     assert code == 0
-    assert f"MANAGE on '{team.model.registered_name}'" in lines["model permission"]
+    assert f"EDIT on '{team.model.registered_name}'" in lines["model permission"]
 
 
 def test_a_wrong_password_fails_with_its_fix(team, run_doctor):

@@ -9,7 +9,7 @@ from mlflow.types import DataType
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.serve import ModelServer, champion_uri, predict
+from {{ cookiecutter.package_name }}.serve import ModelServer, champion, predict, verified_copy
 from {{ cookiecutter.package_name }}.server import free_port
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.tune import tune
@@ -48,7 +48,8 @@ def test_tune_register_promote_and_serve_raw_rows(mixed, as_admin):
     registration = register_challenger(mixed)
     assert registration.run.info.run_id == tuned.best_run_id
     assert promote(mixed).passed
-    with ModelServer(champion_uri(mixed), free_port(), as_admin.url) as server:
+    served = verified_copy(mixed, champion(mixed))
+    with ModelServer(str(served), free_port(), as_admin.url) as server:
         server.start()
         predictions = predict(server.url, raw_rows())
     assert len(predictions) == 3

@@ -1,14 +1,16 @@
 """promote: both models re-scored on the same holdout, gated, aliases moved only on a pass."""
 
 import pytest
+from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
-from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes
+from .http_proxy import Proxy
 from .registry_state import aliased
 
 
@@ -105,3 +107,20 @@ def test_a_clearly_better_challenger_passes_the_confidence_gate_and_it_is_record
     assert float(tags["mlops.promotion.improvement_lower_bound"]) == verdict.improvement.lower_bound
     text = summary.read_text(encoding="utf-8")
     assert "95% lower bound" in text and "| min_improvement |" in text
+
+
+def test_a_promotion_cut_off_before_the_alias_moves_is_recorded_and_completed_by_a_rerun(
+    gated, as_admin, monkeypatch
+):
+    version = challenger_from(gated, 1)
+    alias_moves = lambda method, path, number: path.endswith("/registered-models/alias")  # noqa: E731
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with Proxy(as_admin.url, fail=alias_moves) as tunnel:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
+        with pytest.raises(ServerUnavailable):
+            promote(gated.replace("tracking", uri=tunnel.url))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    assert aliased(gated, CHAMPION) is None
+    recorded = MlflowClient().get_model_version(gated.model.registered_name, version).tags
+    assert recorded["mlops.promoted_by"] == "admin"
+    assert promote(gated).passed and aliased(gated, CHAMPION).version == version

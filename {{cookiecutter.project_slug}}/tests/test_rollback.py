@@ -36,9 +36,12 @@ def test_rollback_restores_the_previous_champion_once(settings, promoted_twice):
     assert rollback(settings, dry_run=True).startswith("would move")
     assert version_of(settings, CHAMPION) == newer
     rollback(settings)
-    assert version_of(settings, CHAMPION) == version and version_of(settings, PREVIOUS) is None
-    with pytest.raises(BadInput):
+    assert version_of(settings, CHAMPION) == version == version_of(settings, PREVIOUS)
+    with pytest.raises(BadInput, match="already is previous-champion"):
         rollback(settings)
+    assert version_of(settings, CHAMPION) == version
+    tags = MlflowClient().get_model_version(settings.model.registered_name, newer).tags
+    assert tags["mlops.rolled_back_by"] == "admin" and "mlops.rolled_back_at" in tags
 
 
 def test_only_approvers_may_roll_back_in_actions(settings, promoted_twice, monkeypatch):

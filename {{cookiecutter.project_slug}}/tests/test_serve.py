@@ -7,6 +7,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.serve import champion_uri, predict, smoke_rows
 from {{ cookiecutter.package_name }}.server import free_port
@@ -40,14 +41,9 @@ def champion(project_settings, tracking_server, tmp_path_factory):
         patch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
         patch.setenv("MLFLOW_TRACKING_PASSWORD", tracking_server.admin_password)
         result = train(settings, {})
+        version = register_challenger(settings).version
         client = MlflowClient(tracking_uri=tracking_server.url)
-        name = settings.model.registered_name
-        client.create_registered_model(name)
-        model_id = result.model_uri.removeprefix("models:/")
-        version = client.create_model_version(
-            name, result.model_uri, run_id=result.run_id, model_id=model_id
-        )
-        client.set_registered_model_alias(name, "champion", version.version)
+        client.set_registered_model_alias(settings.model.registered_name, "champion", version)
         expected = mlflow.pyfunc.load_model(result.model_uri).predict(smoke_rows(settings))
         patch.delenv("MLFLOW_TRACKING_USERNAME")
         patch.delenv("MLFLOW_TRACKING_PASSWORD")
@@ -69,7 +65,8 @@ def test_serve_starts_the_champion_and_smoke_tests_it(champion, tracking_server,
     served.start("Ctrl-C stops it", timeout=180)
     try:
         output = served.output()
-        assert f"serving {champion_uri(settings)} (version 1) at http://127.0.0.1:{port}" in output
+        served_at = f"(version 1, files verified) at http://127.0.0.1:{port}"
+        assert f"serving {champion_uri(settings)} {served_at}" in output
         assert f"smoke prediction on 3 holdout rows: {expected}" in output
         url = f"http://127.0.0.1:{port}"
         assert predict(url, smoke_rows(settings)) == expected

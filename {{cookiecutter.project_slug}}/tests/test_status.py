@@ -10,7 +10,7 @@ from {{ cookiecutter.package_name }}.validation import validation_metric
 def test_status_lists_every_alias(settings, as_admin):
     train(settings, {})
     version = register_challenger(settings).version
-    text = status(settings)
+    text = status(settings).text
     lines = {line.split()[0]: line.split()[1] for line in text.splitlines()[3:]}
     assert lines == {CHAMPION: "-", CHALLENGER: version, PREVIOUS: "-"}
 
@@ -19,6 +19,6 @@ def test_status_shows_the_validation_score_the_version_was_registered_with(setti
     result = train(settings, {})
     register_challenger(settings)
     ranked_by = validation_metric(settings.metric.primary)
-    text = status(settings)
+    text = status(settings).text
     assert ranked_by in text.splitlines()[1]
     assert f"{result.metrics[ranked_by]:.4f}" in text

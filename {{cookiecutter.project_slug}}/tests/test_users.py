@@ -7,6 +7,7 @@ import secrets
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.server import get_app_client
 
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
@@ -60,7 +61,7 @@ def cli_config(team, tracking_server, tmp_path, monkeypatch):
 def test_the_roles_are_least_privilege():
     assert ROLES["reader"] == {"experiment": "READ", "registered_model": "READ"}
     assert ROLES["member"] == {"experiment": "EDIT", "registered_model": "READ"}
-    assert ROLES["ci"] == {"experiment": "READ", "registered_model": "MANAGE"}
+    assert ROLES["ci"] == {"experiment": "READ", "registered_model": "EDIT"}
 
 
 def test_a_reader_reads_but_cannot_log_or_move_aliases(
@@ -89,7 +90,7 @@ def test_a_member_logs_runs_but_cannot_move_aliases(team, registry, tracking_ser
         member.set_registered_model_alias(team.model.registered_name, "champion", version)
 
 
-def test_ci_moves_and_deletes_aliases_but_logs_nothing(
+def test_ci_moves_aliases_but_cannot_delete_grant_or_log(
     team, registry, tracking_server, monkeypatch
 ):
     experiment_id, version = registry
@@ -98,10 +99,19 @@ def test_ci_moves_and_deletes_aliases_but_logs_nothing(
     ci = client_as(monkeypatch, tracking_server.url, name, password)
     ci.set_registered_model_alias(model, "previous-champion", version)
     ci.set_registered_model_alias(model, "champion", version)
-    ci.delete_registered_model_alias(model, "previous-champion")
     assert ci.get_model_version_by_alias(model, "champion").version == version
+    for attempt in (
+        lambda: ci.create_run(experiment_id),
+        lambda: ci.delete_registered_model_alias(model, "previous-champion"),
+        lambda: ci.delete_model_version(model, version),
+        lambda: ci.delete_registered_model(model),
+    ):
+        with pytest.raises(MlflowException, match=DENIED):
+            attempt()
+    grants = get_app_client("basic-auth", tracking_uri=tracking_server.url)
     with pytest.raises(MlflowException, match=DENIED):
-        ci.create_run(experiment_id)
+        grants.grant_user_permission(name, "registered_model", model, "MANAGE")
+    assert ci.get_registered_model(model).name == model
 
 
 def test_add_user_creates_the_experiment_and_model_it_grants_on(team, tracking_server, monkeypatch):

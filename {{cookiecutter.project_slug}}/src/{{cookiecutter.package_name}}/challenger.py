@@ -6,7 +6,9 @@ until `promote`. A rerun never duplicates a version: the run's existing version 
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
@@ -17,6 +19,7 @@ from . import tracking
 from .candidates import CandidateFilter, best_candidate, ranking_metric
 from .errors import BadInput, GateRefused
 from .gates import min_value_check
+from .model_files import fetch
 from .provenance import who, workflow_run_url
 from .registry import (
     CHALLENGER,
@@ -31,6 +34,7 @@ from .settings import Settings
 from .tag_keys import (
     GIT_COMMIT_TAG,
     HOLDOUT_DIGEST_TAG,
+    MODEL_FILES_DIGEST_TAG,
     REGISTERED_AT_TAG,
     REGISTERED_BY_TAG,
     SOURCE_RUN_TAG,
@@ -154,20 +158,27 @@ def register_challenger(
             return decision
         version, created = existing, False
         if version is None:
-            ensure_registered_model(client, name)
-            model_id = _model_id(client, run)
-            version = client.create_model_version(
-                name,
-                f"models:/{model_id}",
-                run_id=run.info.run_id,
-                tags=_version_tags(run, settings, metric),
-                model_id=model_id,
-            )
+            version = _register(client, name, run, settings, metric)
             created = True
         move_alias(client, name, CHALLENGER, version)
     registration = Registration(run, metric, version.version, created, False)
     write_step_summary(registration.markdown(settings))
     return registration
+
+
+def _register(
+    client: MlflowClient, name: str, run: Run, settings: Settings, metric: float
+) -> ModelVersion:
+    """A new version of the run's model, once its files are vetted and pinned: a pickle, custom
+    code or an unexpected type is refused before anything is created (see `model_files`)."""
+    model_id = _model_id(client, run)
+    with tempfile.TemporaryDirectory(prefix="mlops-register-") as folder:
+        checked = fetch(f"models:/{model_id}", Path(folder), f"the model of run {run.info.run_id}")
+    ensure_registered_model(client, name)
+    tags = {**_version_tags(run, settings, metric), MODEL_FILES_DIGEST_TAG: checked.digest}
+    return client.create_model_version(
+        name, f"models:/{model_id}", run_id=run.info.run_id, tags=tags, model_id=model_id
+    )
 
 
 def _after_challenger(client: MlflowClient, name: str, criteria: CandidateFilter):

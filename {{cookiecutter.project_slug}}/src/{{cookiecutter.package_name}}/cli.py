@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from .errors import GateRefused, MlopsError
+from .errors import BadInput, GateRefused, MlopsError
 from .settings import Settings, load_settings
 
 UNEXPECTED = 4
@@ -88,7 +88,10 @@ def status(ctx: Context) -> None:
     """Show the registered model's aliases, versions, metrics and source runs."""
     from .status import status as registry_status
 
-    click.echo(registry_status(ctx.settings))
+    report = registry_status(ctx.settings)
+    click.echo(report.text)
+    if report.refusal:
+        raise BadInput(report.refusal)
 
 
 def read_password(prompt: str = "Password") -> str:

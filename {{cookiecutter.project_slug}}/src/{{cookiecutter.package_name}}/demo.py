@@ -105,7 +105,7 @@ def _lifecycle(settings: Settings, plan: Plan, server: LocalServer, echo) -> Dem
     echo("\n5. promote again: the gate refuses it, nothing moves")
     second = promote(settings)
     echo(_indent(second.text()) + "\n   " + second.outcome)
-    echo("\n6. status\n" + _indent(status(settings)))
+    echo("\n6. status\n" + _indent(status(settings).text))
     password_file = server.paths.admin_password_file
     echo(f"\nUI: {server.url}  (login: {ADMIN_USERNAME}, password in {password_file})")
     return DemoResult(server.url, str(password_file), first.outcome, second.outcome, server)

@@ -25,6 +25,7 @@ from mlflow.entities import RunStatus
 from . import tracking
 from .data import Split
 from .errors import BadInput
+from .model_files import TRUSTED_TYPES
 from .runs import Candidate, log_candidate
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, UPLOADED_FROM_TAG
@@ -116,9 +117,7 @@ def load(folder: Path) -> PendingRun:
         record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
         if record.get("format") != FORMAT:
             raise ValueError(f"unknown format {record.get('format')!r}")
-        pipeline = skops.io.load(
-            folder / MODEL, trusted=skops.io.get_untrusted_types(file=folder / MODEL)
-        )
+        pipeline = skops.io.load(folder / MODEL, trusted=list(TRUSTED_TYPES))
         train, holdout = pd.read_parquet(folder / TRAIN), pd.read_parquet(folder / HOLDOUT)
         dataset = record["dataset"]
         target = dataset["target"]

@@ -9,9 +9,10 @@ READ on the experiment.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import mlflow.sklearn
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
@@ -21,6 +22,7 @@ from .data import Split, load_split
 from .errors import BadInput
 from .gates import GateCheck, all_hold, check_gates, failed_names
 from .metrics import METRICS, Predictions, predict, score
+from .model_files import fetch_verified
 from .provenance import who, workflow_run_url
 from .registry import (
     CHALLENGER,
@@ -116,7 +118,9 @@ def _check_digests(split: Split, challenger: ModelVersion, champion: ModelVersio
 
 
 def holdout_predictions(name: str, version: ModelVersion, split: Split) -> Predictions:
-    model = mlflow.sklearn.load_model(f"models:/{name}/{version.version}")
+    """From the verified files only: the bytes judged here are the bytes that were registered."""
+    with tempfile.TemporaryDirectory(prefix="mlops-promote-") as folder:
+        model = fetch_verified(name, version, Path(folder)).load()
     return predict(model, split.x_test)
 
 
@@ -184,12 +188,14 @@ def judge(
 
 
 def _move(client: MlflowClient, name: str, verdict: Verdict) -> None:
+    """The record first, then the aliases, champion last: cut off at any request, the registry
+    never holds a champion without its audit trail, and a rerun judges again and completes."""
     challenger, champion = verdict.challenger, verdict.champion
+    for key, value in _promotion_tags(verdict).items():
+        client.set_model_version_tag(name, challenger.version, key, value)
     if champion is not None:
         move_alias(client, name, PREVIOUS, champion)
     move_alias(client, name, CHAMPION, challenger)
-    for key, value in _promotion_tags(verdict).items():
-        client.set_model_version_tag(name, challenger.version, key, value)
     old = f" ({PREVIOUS}: version {champion.version})" if champion else ""
     verdict.outcome = f"version {challenger.version} is now {CHAMPION}{old}"
 

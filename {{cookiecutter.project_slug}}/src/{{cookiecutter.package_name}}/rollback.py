@@ -1,10 +1,20 @@
-"""`mlops rollback`: champion <- previous-champion, by an approver only (like promote)."""
+"""`mlops rollback`: champion <- previous-champion, by an approver only (like promote).
+
+No alias is ever deleted (that would need MANAGE on the model, which the CI user does not
+hold): after a rollback both aliases name the same version, and a second rollback finds nothing
+to roll back to.
+"""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 from mlflow import MlflowClient
 
 from . import tracking
+from .errors import BadInput
+from .model_files import fetch_verified
 from .provenance import who
 from .registry import (
     CHAMPION,
@@ -21,25 +31,31 @@ from .tag_keys import ROLLED_BACK_AT_TAG, ROLLED_BACK_BY_TAG
 
 
 def rollback(settings: Settings, dry_run: bool = False) -> str:
-    """champion <- previous-champion; the alias `previous-champion` is then removed, so a second
-    rollback cannot silently re-promote the version that was just rolled back."""
+    """champion <- previous-champion; a second rollback cannot re-promote the version that was
+    just rolled back, since champion then already is previous-champion."""
     check_approvers(settings, "roll back")
     uri = tracking.connect(settings)
     client = MlflowClient()
     name = settings.model.registered_name
     with tracking.server_errors(uri):
         previous = require_alias(client, name, PREVIOUS, "nothing to roll back to")
+        with tempfile.TemporaryDirectory(prefix="mlops-rollback-") as folder:
+            fetch_verified(name, previous, Path(folder))
         current = aliased_version(client, name, CHAMPION)
+        if current is not None and current.version == previous.version:
+            raise BadInput(
+                f"{CHAMPION} already is {PREVIOUS} (version {previous.version}): nothing to roll "
+                "back to"
+            )
         what = f"{CHAMPION} -> version {previous.version}" + (
             f" (was version {current.version})" if current else ""
         )
         if dry_run:
             return _summarised(f"would move {what}")
-        move_alias(client, name, CHAMPION, previous)
-        client.delete_registered_model_alias(name, PREVIOUS)
-        if current is not None:
+        if current is not None:  # the record first: a rollback cut off midway is still on file
             client.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, now_utc())
             client.set_model_version_tag(name, current.version, ROLLED_BACK_BY_TAG, who())
+        move_alias(client, name, CHAMPION, previous)
     return _summarised(f"moved {what}")
 
 

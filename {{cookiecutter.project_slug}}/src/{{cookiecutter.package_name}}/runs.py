@@ -18,7 +18,6 @@ from importlib.metadata import PackageNotFoundError, version
 import mlflow
 import mlflow.sklearn
 import requests
-import skops.io
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -26,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from . import tracking
 from .data import Split
+from .model_files import check_loggable
 from .provenance import run_tags
 from .settings import Settings
 from .tag_keys import CANDIDATE_TAG, ESTIMATOR_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
@@ -88,7 +88,7 @@ def log_model(pipeline: Pipeline, split: Split):
     is optional in the schema, not only when the first rows happen to show a gap."""
     example = split.x_train.head(INPUT_EXAMPLE_ROWS)
     signature = infer_signature(split.x_train, pipeline.predict(example))
-    trusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    trusted = check_loggable(pipeline)
     return mlflow.sklearn.log_model(
         pipeline,
         name=MODEL_NAME,

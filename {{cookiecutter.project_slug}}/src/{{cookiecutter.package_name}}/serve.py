@@ -8,6 +8,7 @@ alias is resolved when the server starts: after a promotion, restart it (docs/ce
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,12 +23,14 @@ from mlflow.entities.model_registry import ModelVersion
 from . import tracking
 from .data import load_split
 from .errors import BadInput, ServerUnavailable
+from .model_files import fetch_verified
 from .registry import CHAMPION, require_alias
 from .server import hold_in_foreground, port_in_use, terminate_tree, wait_ready
 from .settings import Settings
 
 SMOKE_ROWS = 3
 STARTUP_TIMEOUT_S = 120
+SERVING_DIR = ".mlops/serving"
 
 
 def champion_uri(settings: Settings) -> str:
@@ -40,6 +43,17 @@ def champion(settings: Settings) -> ModelVersion:
     name = settings.model.registered_name
     with tracking.server_errors(uri):
         return require_alias(MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote")
+
+
+def verified_copy(settings: Settings, version: ModelVersion) -> Path:
+    """The champion's files, downloaded and checked against the digest pinned at registration;
+    the server loads this copy, so nothing changed on the tracking server after the promotion
+    can reach production."""
+    folder = settings.resolve(SERVING_DIR) / f"version-{version.version}"
+    shutil.rmtree(folder, ignore_errors=True)
+    uri = tracking.connect(settings)
+    with tracking.server_errors(uri):
+        return fetch_verified(settings.model.registered_name, version, folder).folder
 
 
 def command(model_uri: str, port: int) -> list[str]:
@@ -131,12 +145,15 @@ def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> N
     version = champion(settings)
     rows = smoke_rows(settings)
     model_uri = champion_uri(settings)
-    server = ModelServer(model_uri, port, settings.tracking_uri)
+    server = ModelServer(str(verified_copy(settings, version)), port, settings.tracking_uri)
 
     def start() -> subprocess.Popen:
         server.start()
         predictions = predict(server.url, rows)
-        echo(f"serving {model_uri} (version {version.version}) at {server.url}/invocations")
+        echo(
+            f"serving {model_uri} (version {version.version}, files verified) at "
+            f"{server.url}/invocations"
+        )
         echo(f"smoke prediction on {len(rows)} holdout rows: {predictions}")
         echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
         return server.process

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from . import tracking
 from .candidates import ranking_metric
+from .errors import BadInput
+from .model_files import fetch_verified
 from .registry import ALIASES, aliased_version
 from .report import Table
 from .settings import Settings
 from .tag_keys import metric_tag, promotion_metric_tag
+
+REFUSED = "REFUSED: "
 
 
 @dataclass(frozen=True)
 class AliasedVersion:
     alias: str
     version: ModelVersion | None
+    files: str = "-"
+
+    """`verified`, or why the files cannot be trusted (see `model_files`)."""
 
     def tag_value(self, key: str) -> str:
         value = self.version.tags.get(key) if self.version else None
@@ -27,39 +36,66 @@ class AliasedVersion:
 
 
 def status_rows(settings: Settings) -> list[AliasedVersion]:
+    """Each alias with its version, whose files are checked against their pinned digest."""
     uri = tracking.connect(settings)
     client = MlflowClient()
+    name = settings.model.registered_name
+    checked: dict[str, str] = {}
+    rows = []
     with tracking.server_errors(uri):
-        return [
-            AliasedVersion(alias, aliased_version(client, settings.model.registered_name, alias))
-            for alias in ALIASES
-        ]
+        for alias in ALIASES:
+            version = aliased_version(client, name, alias)
+            if version is not None and version.version not in checked:
+                checked[version.version] = _files(name, version)
+            files = checked[version.version] if version is not None else "-"
+            rows.append(AliasedVersion(alias, version, files))
+    return rows
 
 
-def status_table(settings: Settings) -> Table:
+def _files(name: str, version: ModelVersion) -> str:
+    with tempfile.TemporaryDirectory(prefix="mlops-status-") as folder:
+        try:
+            fetch_verified(name, version, Path(folder))
+        except BadInput as exc:
+            return f"{REFUSED}{exc}"
+    return "verified"
+
+
+def status_table(rows: list[AliasedVersion], settings: Settings) -> Table:
     """The validation score from registration, the holdout score from promotion (if any)."""
     validation, holdout = ranking_metric(settings), settings.metric.primary
     table = Table(
-        ["alias", "version", validation, f"{holdout} (holdout)", "source run", "registered"]
-    )
-    for row in status_rows(settings):
+        ["alias", "version", validation, f"{holdout} (holdout)", "files", "source run",
+         "registered"]
+    )  # fmt: skip
+    for row in rows:
         version = row.version
         table.add(
             row.alias,
             version.version if version else "-",
             row.tag_value(metric_tag(validation)),
             row.tag_value(promotion_metric_tag(holdout)),
+            row.files.split(":")[0],
             (version.run_id or "-") if version else "-",
             _when(version.creation_timestamp) if version else "-",
         )
     return table
 
 
-def status(settings: Settings) -> str:
-    """`mlops status`: a table of aliases, versions, metrics and source runs."""
-    table = status_table(settings)
+@dataclass(frozen=True)
+class Status:
+    text: str
+    refusal: str | None
+    """Set when a version's files cannot be trusted: the command then exits 2 with it."""
+
+
+def status(settings: Settings) -> Status:
+    """`mlops status`: a table of aliases, versions, metrics, file checks and source runs."""
+    rows = status_rows(settings)
     header = f"model {settings.model.registered_name!r} on {settings.tracking_uri}"
-    return f"{header}\n{table.text()}"
+    refused = [row for row in rows if row.files.startswith(REFUSED)]
+    refusal = f"{refused[0].alias}: {refused[0].files.removeprefix(REFUSED)}" if refused else None
+    return Status(f"{header}\n{status_table(rows, settings).text()}", refusal)
 
 
 def _when(millis: int | None) -> str:

@@ -30,6 +30,8 @@ UPLOADED_FROM_TAG = "mlops.uploaded_from"
 
 # --- model version tags -----------------------------------------------------------------------
 SOURCE_RUN_TAG = "mlops.source_run"
+MODEL_FILES_DIGEST_TAG = "mlops.model_files_sha256"
+"""sha256 over every file of the model, pinned at registration, checked before any load."""
 VERSION_GIT_COMMIT_TAG = "mlops.git_commit"
 REGISTERED_BY_TAG = "mlops.registered_by"
 REGISTERED_AT_TAG = "mlops.registered_at"

@@ -17,6 +17,7 @@ from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable, first_line
 from .metrics import evaluate
 from .model import model_params, pipeline_for
+from .model_files import check_loggable
 from .runs import Candidate, candidate_tags, log_candidate, new_attempt
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG
@@ -67,6 +68,7 @@ def train(
     """`mlops train`: one run with params, metrics, model and datasets."""
     split = load_split(settings)
     candidate = fit_candidate(settings, split, overrides)
+    check_loggable(candidate.pipeline)
     tags = {**candidate_tags(settings, split), ATTEMPT_TAG: new_attempt()}
     uri = tracking.connect(settings)
     try:

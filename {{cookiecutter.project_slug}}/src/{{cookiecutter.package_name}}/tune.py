@@ -27,6 +27,7 @@ from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable
 from .metrics import is_better
 from .model import check_params, estimator_class
+from .model_files import check_loggable
 from .provenance import run_tags
 from .runs import (
     Candidate,
@@ -240,6 +241,7 @@ def tune(
     split = load_split(settings)
     fitted = fit_trials(settings, split, combos, progress)
     best = pick_best(fitted, settings)
+    check_loggable(best.candidate.pipeline)
     tags = _Tags(settings, split, new_attempt())
     uri = tracking.connect(settings)
     try:

@@ -7,7 +7,10 @@ A role is a fixed pair of grants on the configured experiment and registered mod
 |----------|------------|------------------|----------------------------------------------|
 | `reader` | READ       | READ             | the team manager, reviewers                  |
 | `member` | EDIT       | READ             | model developers: log runs from Colab        |
-| `ci`     | READ       | MANAGE           | GitHub Actions: register, move and delete aliases |
+| `ci`     | READ       | EDIT             | GitHub Actions: register versions, move aliases |
+
+The CI user needs no MANAGE: the project never deletes an alias (see `rollback`), so it cannot
+delete the model or grant anything to anyone.
 
 A grant on a resource that does not exist yet succeeds and means nothing, so both are created
 first. Admin commands talk to the server on this PC (`[server] host/port`) as the admin whose
@@ -42,7 +45,7 @@ from .settings import Settings
 ROLES = {
     "reader": {"experiment": "READ", "registered_model": "READ"},
     "member": {"experiment": "EDIT", "registered_model": "READ"},
-    "ci": {"experiment": "READ", "registered_model": "MANAGE"},
+    "ci": {"experiment": "READ", "registered_model": "EDIT"},
 }
 # Basic auth splits "user:password" on the first colon; keep names plain
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")

@@ -1,0 +1,134 @@
+"""A registered model's files: vetted and fingerprinted at registration, verified before any load.
+
+Two attacks from inside the team shape this module. A member can log a candidate whose model is
+a pickle (or a skops file whose MLmodel lists dangerous types as trusted): loading it would run
+the member's code on the runner or the central PC. And a member can overwrite the files of any
+model in the experiment through the artifact proxy, after it was judged. So:
+
+- register-challenger registers only skops models whose every type is in `TRUSTED_TYPES`, with no
+  custom code, and records a digest of every file on the version;
+- promote, rollback, serve and status download the files, check the digest, and load only from
+  that verified local copy, with this module's list of trusted types (never the list in MLmodel,
+  which whoever logged the model wrote).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow.artifacts
+import mlflow.sklearn
+import skops.io
+import yaml
+from mlflow.entities.model_registry import ModelVersion
+from sklearn.pipeline import Pipeline
+
+from .errors import BadInput
+from .tag_keys import MODEL_FILES_DIGEST_TAG
+
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.tree._tree.Tree",
+)
+"""What skops may build beyond its own safe defaults: the internals of scikit-learn's linear,
+tree, boosting, neighbours, SVM and MLP estimators. Nothing that can run code."""
+MODEL_FILE = "model.skops"
+FLAVORS = {"python_function", "sklearn"}
+
+
+@dataclass(frozen=True)
+class CheckedModel:
+    """Model files on local disk that passed `vet`, and their digest."""
+
+    folder: Path
+    digest: str
+
+    def load(self) -> Pipeline:
+        return skops.io.load(self.folder / MODEL_FILE, trusted=list(TRUSTED_TYPES))
+
+
+def untrusted_types(pipeline: Pipeline) -> list[str]:
+    """The types skops would refuse by default: what the logged model must list as trusted."""
+    return skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+
+
+def check_loggable(pipeline: Pipeline) -> list[str]:
+    """At training time: the types to record, or `BadInput` before anything is logged."""
+    types = untrusted_types(pipeline)
+    _refuse_unknown(types, "the model")
+    return types
+
+
+def digest(folder: Path) -> str:
+    """sha256 over every file's path and content: one value pins the whole model."""
+    total = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        total.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        total.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
+    return total.hexdigest()
+
+
+def vet(folder: Path, what: str) -> None:
+    """Refuse anything but a plain skops scikit-learn model with trusted types and no code."""
+    try:
+        spec = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+        flavors = dict(spec["flavors"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError):
+        raise BadInput(
+            f"{what} has no readable MLmodel: not a model logged by this project"
+        ) from None
+    sklearn, pyfunc = flavors.get("sklearn") or {}, flavors.get("python_function") or {}
+    if sklearn.get("serialization_format") != "skops" or sklearn.get("pickled_model") != MODEL_FILE:
+        raise BadInput(
+            f"{what} is saved as {sklearn.get('serialization_format')!r}, not skops: a pickle "
+            "runs code when it is loaded, so it is never registered or loaded"
+        )
+    if set(flavors) != FLAVORS or sklearn.get("code") or pyfunc.get("code"):
+        raise BadInput(f"{what} carries code or flavors of its own: refused")
+    if pyfunc.get("loader_module") != mlflow.sklearn.__name__:
+        raise BadInput(f"{what} names its own loader ({pyfunc.get('loader_module')}): refused")
+    _refuse_unknown(sklearn.get("skops_trusted_types") or [], what)
+    try:
+        found = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        raise BadInput(f"{what}: {MODEL_FILE} is not a readable skops file") from None
+    _refuse_unknown(found, what)
+
+
+def _refuse_unknown(types: list[str], what: str) -> None:
+    unknown = sorted(set(types) - set(TRUSTED_TYPES))
+    if unknown:
+        raise BadInput(f"{what} needs types outside the trusted list: {', '.join(unknown)}")
+
+
+def download(uri: str, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder)))
+
+
+def fetch(uri: str, folder: Path, what: str) -> CheckedModel:
+    """At registration: download the files of `uri` into `folder`, vet and fingerprint them."""
+    local = download(uri, folder)
+    vet(local, what)
+    return CheckedModel(local, digest(local))
+
+
+def fetch_verified(name: str, version: ModelVersion, folder: Path) -> CheckedModel:
+    """Before any load: the version's files, refused unless they are exactly the files that
+    were vetted and pinned at registration (compared before a byte of them is parsed)."""
+    what = f"version {version.version} of {name!r}"
+    pinned = version.tags.get(MODEL_FILES_DIGEST_TAG)
+    if not pinned:
+        raise BadInput(f"{what} has no recorded file digest: register it again")
+    local = download(version.source, folder)  # the URI that was vetted at registration
+    if digest(local) != pinned:
+        raise BadInput(f"the files of {what} changed since it was registered: refused")
+    vet(local, what)
+    return CheckedModel(local, pinned)

@@ -1,0 +1,144 @@
+"""What reaches production is exactly what was judged, and only safe formats are ever loaded.
+
+Attacks by a team member, against a real server: a candidate whose model is a pickle that runs
+code when loaded, a skops model whose MLmodel trusts a dangerous type, and a champion whose
+files are overwritten through the artifact proxy after it was promoted.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import mlflow
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.model_files import TRUSTED_TYPES, digest
+from {{ cookiecutter.package_name }}.promotion import promote
+from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
+from {{ cookiecutter.package_name }}.rollback import rollback
+from {{ cookiecutter.package_name }}.serve import champion, verified_copy
+from {{ cookiecutter.package_name }}.status import status
+from {{ cookiecutter.package_name }}.tag_keys import CANDIDATE_TAG, HAS_MODEL_TAG, MODEL_FILES_DIGEST_TAG
+from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.validation import validation_metric
+
+from .central_pc_fixtures import new_user, on_server
+from .registry_state import aliased, version_of
+
+
+class Trap:
+    """Unpickling it writes a file: stands for any code a member could run on the runner."""
+
+    def __init__(self, marker: pathlib.Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.write_text, (self.marker, "code ran"))
+
+    def predict(self, rows):
+        return [0] * len(rows)
+
+
+def crafted_candidate(settings, **log_model_args) -> str:
+    """A FINISHED candidate run with an unbeatable validation score and a crafted model."""
+    primary = settings.metric.primary
+    best = 1.0 if settings.metric.greater_is_better else 0.0
+    experiment = mlflow.set_experiment(settings.tracking.experiment).experiment_id
+    tags = {CANDIDATE_TAG: "true", HAS_MODEL_TAG: "true"}
+    with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
+        mlflow.sklearn.log_model(name="model", pip_requirements=[], **log_model_args)
+        mlflow.log_metrics({validation_metric(primary): best, primary: best})
+    return run.info.run_id
+
+
+def test_a_pickled_candidate_is_never_registered_and_its_code_never_runs(
+    settings, as_admin, tmp_path
+):
+    train(settings, {})
+    marker = tmp_path / "pwned"
+    crafted_candidate(settings, sk_model=Trap(marker), serialization_format="cloudpickle")
+    with pytest.raises(BadInput, match="saved as 'cloudpickle', not skops"):
+        register_challenger(settings)
+    assert not marker.exists()
+    assert version_of(settings, CHALLENGER) is None
+
+
+def test_a_model_that_trusts_a_dangerous_type_is_refused(settings, as_admin):
+    fitted = train(settings, {})
+    model = mlflow.sklearn.load_model(fitted.model_uri)
+    crafted_candidate(
+        settings, sk_model=model, skops_trusted_types=["numpy.dtype", "builtins.eval"]
+    )
+    with pytest.raises(BadInput, match=r"types outside the trusted list: builtins\.eval"):
+        register_challenger(settings)
+
+
+def test_registration_pins_the_digest_of_every_file(settings, as_admin, tmp_path):
+    train(settings, {})
+    register_challenger(settings)
+    version = aliased(settings, CHALLENGER)
+    local = mlflow.artifacts.download_artifacts(version.source, dst_path=str(tmp_path))
+    assert digest(pathlib.Path(local)) == version.tags[MODEL_FILES_DIGEST_TAG]
+    assert {p.name for p in pathlib.Path(local).iterdir()} >= {"MLmodel", "model.skops"}
+
+
+def test_only_the_trusted_types_are_listed():
+    assert "numpy.dtype" in TRUSTED_TYPES
+    assert not any(t.startswith(("builtins", "os", "subprocess", "posix")) for t in TRUSTED_TYPES)
+
+
+@pytest.fixture
+def tampered(settings, tracking_server, as_admin):
+    """A promoted champion whose model file a member then overwrote through the artifact proxy
+    (the member holds EDIT on the experiment, which the proxy accepts for any path under it)."""
+    team = on_server(settings, tracking_server)
+    train(team, {})
+    register_challenger(team)
+    assert promote(team).passed
+    version = aliased(team, CHAMPION)
+    member, password = new_user(team, "member")
+    location = MlflowClient().get_logged_model(version.source.removeprefix("models:/"))
+    path = location.artifact_location.removeprefix("mlflow-artifacts:/")
+    response = requests.put(
+        f"{tracking_server.url}/api/2.0/mlflow-artifacts/artifacts/{path}/model.skops",
+        data=b"not the judged model", auth=(member, password), timeout=30,
+    )  # fmt: skip
+    assert response.status_code == 200, "the attack itself must work for the test to mean much"
+    return team
+
+
+def test_a_tampered_champion_is_refused_by_serve(tampered):
+    with pytest.raises(BadInput, match="changed since it was registered"):
+        verified_copy(tampered, champion(tampered))
+
+
+def test_a_tampered_champion_is_flagged_by_status(tampered):
+    report = status(tampered)
+    assert "REFUSED" in report.text
+    assert report.refusal.startswith("champion: the files of version 1")
+
+
+def test_a_tampered_champion_is_refused_by_promote(tampered):
+    name, value = next(iter(tampered.model.params.items()))
+    train(tampered, {name: value * 2})
+    register_challenger(tampered, newer_than_challenger=True)
+    with pytest.raises(BadInput, match="changed since it was registered"):
+        promote(tampered)
+    assert version_of(tampered, CHAMPION) == "1"
+
+
+def test_a_tampered_previous_champion_is_not_rolled_back_to(tampered):
+    client, name = MlflowClient(), tampered.model.registered_name
+    judged = aliased(tampered, CHAMPION)
+    newer = client.create_model_version(
+        name, judged.source, tags=judged.tags, model_id=judged.source.removeprefix("models:/")
+    )
+    client.set_registered_model_alias(name, "previous-champion", "1")
+    client.set_registered_model_alias(name, CHAMPION, newer.version)
+    with pytest.raises(BadInput, match="changed since it was registered"):
+        rollback(tampered)
+    assert version_of(tampered, CHAMPION) == newer.version
