@@ -1,6 +1,7 @@
 """The `mlops` command: every outcome is an exit code and, when non-zero, one line on stderr."""
 
 import secrets
+import socket
 import time
 from pathlib import Path
 
@@ -64,6 +65,30 @@ def test_an_unreachable_server_is_reported_quickly(monkeypatch, capsys):
     elapsed = time.monotonic() - started
     assert "cannot reach the tracking server" in one_line_error(capsys)
     assert elapsed < 60, "retries must not take MLflow's default minutes"
+
+
+@pytest.fixture
+def hung_server(monkeypatch):
+    """A server that accepts connections and never answers: a stalled tunnel, a hung process."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    with listener:
+        yield
+
+
+@pytest.mark.central_pc  # task-independent: run once per template suite
+@pytest.mark.parametrize(
+    "verb",
+    [["status"], ["register-challenger"], ["promote"], ["rollback"], ["train"],
+     ["tune", "--trials", "1"], ["serve", "--port", str(free_port())]],
+    ids=lambda verb: verb[0],
+)  # fmt: skip
+def test_a_server_that_never_answers_is_reported_in_seconds(hung_server, capsys, verb):
+    started = time.monotonic()
+    assert main(verb) == 3
+    elapsed = time.monotonic() - started
+    assert "timed out" in one_line_error(capsys)
+    assert elapsed < 20, "one unanswered first request, not MLflow's retries of it"
 
 
 def test_wrong_credentials_are_a_server_error(as_admin, monkeypatch, capsys):

@@ -131,9 +131,10 @@ def promote(settings: Settings, dry_run: bool = False) -> Verdict:
     client = MlflowClient()
     name = settings.model.registered_name
     with tracking.server_errors(uri):
-        challenger = require_alias(
-            client, name, CHALLENGER, "run `mlops register-challenger` first"
-        )
+        with tracking.first_contact():
+            challenger = require_alias(
+                client, name, CHALLENGER, "run `mlops register-challenger` first"
+            )
         champion = aliased_version(client, name, CHAMPION)
         if champion is not None and champion.version == challenger.version:
             verdict = Verdict(challenger, champion, {}, None)

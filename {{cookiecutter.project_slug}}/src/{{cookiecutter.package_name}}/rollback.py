@@ -38,7 +38,8 @@ def rollback(settings: Settings, dry_run: bool = False) -> str:
     client = MlflowClient()
     name = settings.model.registered_name
     with tracking.server_errors(uri):
-        previous = require_alias(client, name, PREVIOUS, "nothing to roll back to")
+        with tracking.first_contact():
+            previous = require_alias(client, name, PREVIOUS, "nothing to roll back to")
         with tempfile.TemporaryDirectory(prefix="mlops-rollback-") as folder:
             fetch_verified(name, previous, Path(folder))
         current = aliased_version(client, name, CHAMPION)

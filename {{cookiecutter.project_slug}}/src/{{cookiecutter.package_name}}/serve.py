@@ -41,7 +41,7 @@ def champion(settings: Settings) -> ModelVersion:
     """The version `champion` points at; a clear line when there is none yet."""
     uri = tracking.connect(settings)
     name = settings.model.registered_name
-    with tracking.server_errors(uri):
+    with tracking.server_errors(uri), tracking.first_contact():
         return require_alias(MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote")
 
 

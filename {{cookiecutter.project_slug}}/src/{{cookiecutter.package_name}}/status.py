@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ def status_rows(settings: Settings) -> list[AliasedVersion]:
     rows = []
     with tracking.server_errors(uri):
         for alias in ALIASES:
-            version = aliased_version(client, name, alias)
+            with tracking.first_contact() if not rows else contextlib.nullcontext():
+                version = aliased_version(client, name, alias)
             if version is not None and version.version not in checked:
                 checked[version.version] = _files(name, version)
             files = checked[version.version] if version is not None else "-"

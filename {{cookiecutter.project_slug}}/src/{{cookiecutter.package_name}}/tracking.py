@@ -31,6 +31,24 @@ HTTP_DEFAULTS = {
 }
 
 
+FIRST_CONTACT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+"""A verb's first request: no retry, 10 s. A server that accepts connections and never answers
+(a stalled tunnel, a hung process) is then reported in about 10 s instead of after every retry;
+once it has answered, the retries of `HTTP_DEFAULTS` protect the rest of the work."""
+
+
+@contextmanager
+def first_contact() -> Iterator[None]:
+    """Run the verb's first request under `FIRST_CONTACT`, unless the user chose otherwise."""
+    ours = {
+        name: value
+        for name, value in FIRST_CONTACT.items()
+        if os.environ.get(name) == HTTP_DEFAULTS[name]
+    }
+    with environment(ours):
+        yield
+
+
 def connect(settings: Settings) -> str:
     """Point MLflow at the configured server with the project's HTTP defaults; return the URI."""
     for name, value in HTTP_DEFAULTS.items():
@@ -105,8 +123,10 @@ def server_errors(uri: str) -> Iterator[None]:
 
 
 def experiment_id(name: str, create: bool) -> str:
-    """The experiment's id; created when missing and `create` is set (needs write access)."""
-    experiment = mlflow.get_experiment_by_name(name)
+    """The experiment's id; created when missing and `create` is set (needs write access).
+    Every verb that logs or searches starts here: it is their first contact."""
+    with first_contact():
+        experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         if experiment.lifecycle_stage == "deleted":
             raise BadInput(f"experiment {name!r} is deleted on the server; restore or rename it")
