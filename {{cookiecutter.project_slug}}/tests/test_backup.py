@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
 import threading
+import time
 
 import pytest
 from mlflow import MlflowClient
@@ -12,12 +17,15 @@ from {{ cookiecutter.package_name }}.backup import DATABASES, MANIFEST, prune
 from {{ cookiecutter.package_name }}.cli import main
 
 from .central_pc_fixtures import (
+    MLOPS,
     PASSWORD,
     client_as,
     config_for,
     new_user,
     on_server,
     one_line_error,
+    project_env,
+    write_config,
 )
 
 pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
@@ -158,3 +166,37 @@ def test_bad_backups_and_data_dirs_are_one_line(
     empty = config_for(tracking_server, tmp_path / "empty", team, data_dir=str(tmp_path / "e"))
     assert main(["--config", str(empty), "server", "backup"]) == 2
     assert "nothing to back up" in one_line_error(capsys)
+
+
+def test_a_backup_killed_half_way_is_cleaned_up_by_the_next(team, tmp_path, monkeypatch):
+    """SIGKILL leaves no chance to clean up: the next backup must, and rotation must count
+    only complete backups."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with sqlite3.connect(data_dir / "mlflow.db") as db:  # big enough to copy for a while
+        db.execute("create table filler (blob)")
+        db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * 150)
+    config = write_config(tmp_path / "config", data_dir=str(data_dir),
+                          backup_dir=str(tmp_path / "bk"))  # fmt: skip
+    child = subprocess.Popen([MLOPS, "--config", str(config), "server", "backup"],
+                             env=project_env(), start_new_session=True)  # fmt: skip
+    partial = wait_for(lambda: [p for p in (tmp_path / "bk").glob(".*.partial")], child)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    assert partial[0].is_dir() and backups_in(tmp_path / "bk") == []
+    monkeypatch.setenv("MLOPS_CONFIG", str(config))
+    assert main(["server", "backup", "--keep", "1"]) == 0
+    assert not partial[0].exists()
+    [complete] = backups_in(tmp_path / "bk")
+    assert (complete / MANIFEST).is_file() and (complete / "mlflow.db").stat().st_size > 1 << 27
+
+
+def wait_for(found, child, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = found()
+        if result:
+            return result
+        assert child.poll() is None, "the backup ended before it could be cut off"
+        time.sleep(0.01)
+    raise AssertionError("the backup never started")

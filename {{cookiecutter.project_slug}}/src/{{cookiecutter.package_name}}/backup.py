@@ -31,6 +31,9 @@ DATABASES = ("mlflow.db", "auth.db")
 MANIFEST = "manifest.json"
 PREFIX = "mlops-backup-"
 NAME = re.compile(r"^mlops-backup-\d{8}-\d{6}(-\d+)?$")  # PREFIX, a UTC time, a counter
+PARTIAL = re.compile(r"^\.mlops-backup-\d{8}-\d{6}(-\d+)?\.partial$")
+"""A backup being written; one still there when the next backup starts was cut off (a killed
+process, a power cut) and is removed, so leftovers never fill a Drive quota."""
 
 
 def copy_database(source: Path, target: Path) -> None:
@@ -81,6 +84,7 @@ def backup(
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create {root}: {exc.strerror}") from None
+    remove_leftovers(root)
     final = _new_folder(root)
     partial = root / f".{final.name}.partial"
     partial.mkdir(mode=0o700)
@@ -110,6 +114,14 @@ def _age(folder: Path) -> tuple[str, int]:
     stamp = folder.name.removeprefix(PREFIX)
     counter = stamp[16:]  # after YYYYmmdd-HHMMSS
     return stamp[:15], int(counter) if counter else 1
+
+
+def remove_leftovers(root: Path) -> list[Path]:
+    """Delete the half-written backups of earlier runs (only folders this module named)."""
+    leftovers = [p for p in root.iterdir() if p.is_dir() and PARTIAL.match(p.name)]
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+    return leftovers
 
 
 def prune(root: Path, keep: int) -> list[Path]:
