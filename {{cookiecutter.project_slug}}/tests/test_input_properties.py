@@ -63,6 +63,7 @@ def split(project_settings):
     return load_split(project_settings)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter=0 is fine
 @given(name=st.sampled_from(["C", "alpha", "max_iter", "solver", "tol", "nope"]),
        value=st.sampled_from(LITERALS) | st.text(max_size=8))  # fmt: skip
 @EXAMPLES
