@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ class AliasedVersion:
     alias: str
     version: ModelVersion | None
     files: str = "-"
-
     """`verified`, or why the files cannot be trusted (see `model_files`)."""
 
     def tag_value(self, key: str) -> str:
@@ -41,17 +39,16 @@ def status_rows(settings: Settings) -> list[AliasedVersion]:
     uri = tracking.connect(settings)
     client = MlflowClient()
     name = settings.model.registered_name
-    checked: dict[str, str] = {}
-    rows = []
     with tracking.server_errors(uri):
-        for alias in ALIASES:
-            with tracking.first_contact() if not rows else contextlib.nullcontext():
-                version = aliased_version(client, name, alias)
-            if version is not None and version.version not in checked:
-                checked[version.version] = _files(name, version)
-            files = checked[version.version] if version is not None else "-"
-            rows.append(AliasedVersion(alias, version, files))
-    return rows
+        with tracking.first_contact():
+            first = aliased_version(client, name, ALIASES[0])
+        versions = [first] + [aliased_version(client, name, alias) for alias in ALIASES[1:]]
+        distinct = {v.version: v for v in versions if v is not None}  # each downloaded once
+        checked = {number: _files(name, v) for number, v in distinct.items()}
+    return [
+        AliasedVersion(alias, version, checked[version.version] if version else "-")
+        for alias, version in zip(ALIASES, versions, strict=True)
+    ]
 
 
 def _files(name: str, version: ModelVersion) -> str:
