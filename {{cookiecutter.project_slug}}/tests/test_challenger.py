@@ -1,5 +1,7 @@
 """register-challenger against a real registry: the best run by its validation score, once."""
 
+import subprocess
+
 import pytest
 from mlflow import MlflowClient
 
@@ -10,6 +12,7 @@ from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validation_metric
 
+from .central_pc_fixtures import MLOPS, config_for, project_env
 from .conftest import with_changes
 from .registry_state import version_of
 
@@ -74,3 +77,32 @@ def test_each_decision_is_reported_in_the_job_summary(settings, as_admin, tmp_pa
     text = summary.read_text(encoding="utf-8")
     assert "## Register challenger" in text and f"`{result.run_id}`" in text
     assert "## Register challenger: refused" in text and "no candidate reaches" in text
+
+
+@pytest.mark.central_pc
+def test_concurrent_register_challenger_processes_register_the_run_once(
+    settings, as_admin, tmp_path
+):
+    result = train(settings, {})
+    config = config_for(as_admin, tmp_path, settings)
+    env = project_env(
+        MLOPS_CONFIG=str(config),
+        MLFLOW_TRACKING_URI=as_admin.url,
+        MLFLOW_TRACKING_USERNAME="admin",
+        MLFLOW_TRACKING_PASSWORD=as_admin.admin_password,
+    )
+    processes = [
+        subprocess.Popen(
+            [MLOPS, "register-challenger"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    versions = MlflowClient().search_model_versions(f"name = '{settings.model.registered_name}'")
+    assert [v.run_id for v in versions] == [result.run_id]
+    assert version_of(settings, CHALLENGER) == versions[0].version

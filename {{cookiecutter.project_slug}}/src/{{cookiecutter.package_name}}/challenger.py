@@ -1,7 +1,8 @@
 """`mlops register-challenger`: register the best candidate once and point `challenger` at it.
 
 "Best" is by the validation score (`cv_<metric>`, see `candidates`): the holdout stays unseen
-until `promote`. A rerun never duplicates a version: the run's existing version is reused.
+until `promote`. A rerun never duplicates a version: the run's existing version is reused, and
+the server refuses a second version of a run (`server_guard`), so concurrent runs agree too.
 """
 
 from __future__ import annotations
@@ -158,8 +159,7 @@ def register_challenger(
             return decision
         version, created = existing, False
         if version is None:
-            version = _register(client, name, run, settings, metric)
-            created = True
+            version, created = _register(client, name, run, settings, metric)
         move_alias(client, name, CHALLENGER, version)
     registration = Registration(run, metric, version.version, created, False)
     write_step_summary(registration.markdown(settings))
@@ -168,17 +168,27 @@ def register_challenger(
 
 def _register(
     client: MlflowClient, name: str, run: Run, settings: Settings, metric: float
-) -> ModelVersion:
+) -> tuple[ModelVersion, bool]:
     """A new version of the run's model, once its files are vetted and pinned: a pickle, custom
-    code or an unexpected type is refused before anything is created (see `model_files`)."""
+    code or an unexpected type is refused before anything is created (see `model_files`).
+
+    The server registers a run once: when another process got there first, its version is
+    the one to use, (version, False)."""
     model_id = _model_id(client, run)
     with tempfile.TemporaryDirectory(prefix="mlops-register-") as folder:
         checked = fetch(f"models:/{model_id}", Path(folder), f"the model of run {run.info.run_id}")
     ensure_registered_model(client, name)
     tags = {**_version_tags(run, settings, metric), MODEL_FILES_DIGEST_TAG: checked.digest}
-    return client.create_model_version(
-        name, f"models:/{model_id}", run_id=run.info.run_id, tags=tags, model_id=model_id
-    )
+    try:
+        created = client.create_model_version(
+            name, f"models:/{model_id}", run_id=run.info.run_id, tags=tags, model_id=model_id
+        )
+    except MlflowException as exc:
+        existing = _existing_version(client, name, run.info.run_id)
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS" or existing is None:
+            raise
+        return existing, False
+    return created, True
 
 
 def _after_challenger(client: MlflowClient, name: str, criteria: CandidateFilter):

@@ -1,6 +1,6 @@
 """`mlops demo`: the whole lifecycle on a throw-away local server, in about a minute.
 
-A real `mlflow server --app-name basic-auth` (sqlite and artifacts under `.mlops/demo/`, a
+A real `mlflow server --app-name team-guard` (sqlite and artifacts under `.mlops/demo/`, a
 generated admin password kept 0600 there) on a free 127.0.0.1 port: train candidates, register
 the best as challenger, promote it, train a worse one and watch the gate refuse it.
 """

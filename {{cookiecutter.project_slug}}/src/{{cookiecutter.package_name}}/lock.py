@@ -61,6 +61,26 @@ def is_locked(data_dir: Path) -> bool:
     return False
 
 
+def processes_using(files: list[Path]) -> list[int]:
+    """Ids of the other processes that have any of `files` open, lock or no lock: an orphaned
+    server holds its databases after the lock died with its parent (Linux's /proc; [] elsewhere).
+    """
+    targets = {str(Path(f).resolve()) for f in files if Path(f).exists()}
+    proc = Path("/proc")
+    if not targets or not (proc / "self" / "fd").is_dir():
+        return []
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if any(os.readlink(fd) in targets for fd in (entry / "fd").iterdir()):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or another user's
+            continue
+    return sorted(found)
+
+
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
 

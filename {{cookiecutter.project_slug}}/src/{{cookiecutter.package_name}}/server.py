@@ -1,4 +1,6 @@
-"""The central PC's tracking server: `mlflow server --app-name basic-auth`, secure by default.
+"""The central PC's tracking server: `mlflow server --app-name team-guard`, secure by default.
+
+- `team-guard` is MLflow's own basic-auth app inside the team's rules (`server_guard`).
 
 - Backend and auth DBs on the local disk (`[server] data_dir`); never sync a live sqlite
   file through Google Drive. Artifacts are proxied by the server into `artifacts_dir`, which
@@ -28,8 +30,9 @@ from pathlib import Path
 
 import requests
 
+from . import server_guard, server_process
 from .errors import BadInput, ServerUnavailable
-from .lock import DataDirLock, is_locked
+from .lock import DataDirLock, is_locked, processes_using
 from .settings import Settings
 
 ADMIN_USERNAME = "admin"
@@ -84,6 +87,7 @@ class ServerOptions:
     port: int = 5000
     workers: int = 1
     auth_cache_ttl_seconds: int = 60
+    login_attempts: int = 5
     allowed_hosts: tuple[str, ...] = ()
     backend_store_uri: str = ""  # empty: sqlite in the data dir
 
@@ -198,8 +202,8 @@ def backend_store_uri(paths: ServerPaths, options: ServerOptions) -> str:
 
 def command(paths: ServerPaths, options: ServerOptions, tunnel_domain: str = "") -> list[str]:
     return [
-        sys.executable, "-m", "mlflow", "server",
-        "--app-name", "basic-auth",
+        sys.executable, "-m", server_process.__name__,
+        "--app-name", server_guard.APP_NAME,
         "--backend-store-uri", backend_store_uri(paths, options),
         "--artifacts-destination", paths.artifacts_dir.as_uri(),
         "--serve-artifacts",
@@ -210,10 +214,13 @@ def command(paths: ServerPaths, options: ServerOptions, tunnel_domain: str = "")
     ]  # fmt: skip
 
 
-def environment(paths: ServerPaths, password: str) -> dict[str, str]:
+def environment(paths: ServerPaths, options: ServerOptions, password: str) -> dict[str, str]:
     secret_key, _ = _read_or_create(paths.secret_key_file, lambda: secrets.token_hex(32))
     return {
         **os.environ,
+        server_guard.LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
+        server_process.PARENT_ENV: str(os.getpid()),
+        server_guard.AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secret_key,
         "MLFLOW_AUTH_CONFIG_PATH": str(paths.auth_ini),
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
@@ -289,7 +296,7 @@ class LocalServer:
 
     def _spawn(self, tunnel_domain: str, foreground: bool) -> None:
         args = command(self.paths, self.options, tunnel_domain)
-        env = environment(self.paths, self.admin_password)
+        env = environment(self.paths, self.options, self.admin_password)
         output = None
         if not foreground:
             self.log_file = self.paths.data_dir / "server.log"
@@ -401,6 +408,7 @@ def options_from_settings(
         port=port or server.port,
         workers=server.workers,
         auth_cache_ttl_seconds=server.auth_cache_ttl_seconds,
+        login_attempts=server.login_attempts,
         allowed_hosts=tuple(server.allowed_hosts),
         backend_store_uri=server.backend_store_uri,
     )
@@ -456,6 +464,17 @@ def _stop_uninterrupted(server: LocalServer) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+def refuse_if_databases_open(paths: ServerPaths) -> None:
+    """An orphaned server (its `mlops` parent killed) holds the DBs without the lock."""
+    holders = processes_using([paths.backend_db, paths.auth_db])
+    if holders:
+        pids = " ".join(map(str, holders))
+        raise BadInput(
+            f"the databases in {paths.data_dir} are open in process {pids}: a server still "
+            f"running without `mlops server start`? stop it first (kill {pids})"
+        )
+
+
 def check_startable(paths: ServerPaths, options: ServerOptions) -> None:
     """Every cheap reason not to start, before a file is written or a process spawned."""
     given_admin_password()
@@ -463,6 +482,7 @@ def check_startable(paths: ServerPaths, options: ServerOptions) -> None:
         raise BadInput(f"port {options.port} is already in use (choose --port)")
     if is_locked(paths.data_dir):
         raise BadInput(f"{paths.data_dir} is in use by another server or restore (stop it first)")
+    refuse_if_databases_open(paths)
     problem = None if options.backend_store_uri else schema_problem(paths.backend_db)
     if problem:
         raise BadInput(problem)

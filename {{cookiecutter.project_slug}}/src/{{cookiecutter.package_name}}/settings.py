@@ -109,6 +109,7 @@ class ServerSettings(_Section):
     keep_backups: int = Field(default=7, ge=1)
     workers: int = Field(default=1, ge=1, le=16)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0)
+    login_attempts: int = Field(default=5, ge=1)
     allowed_hosts: list[str] = []
     backend_store_uri: str = ""
     """Empty: sqlite in `data_dir`. To scale out: `postgresql://user@host:5432/mlflow`, with the

@@ -1,0 +1,52 @@
+"""The tracking server's process: `mlflow server`, bound to the `mlops` process that started it.
+
+`mlflow server` runs uvicorn as a child, and nothing stops that child when `mlflow server` or
+`mlops server start` dies without cleaning up (`kill -9`, an OOM kill, a closed terminal): the
+orphan keeps the databases open and keeps answering. Started as
+
+    python -m {{ cookiecutter.package_name }}.server_process <mlflow server arguments>
+
+in a process group of its own, this process asks Linux to send it SIGTERM when its parent dies
+(`PR_SET_PDEATHSIG`), and on SIGTERM, SIGINT or SIGHUP stops its whole group (the uvicorn
+supervisor and its worker) before it exits. Elsewhere, `restore` and `server start` still
+refuse while the port answers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+PARENT_ENV = "MLOPS_SERVER_PARENT_PID"
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Linux: SIGTERM when the parent dies; if it already has, stop now."""
+    if not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    expected = os.environ.get(PARENT_ENV)
+    if expected and os.getppid() != int(expected):  # died before prctl took effect
+        stop_group(signal.SIGTERM, None)
+
+
+def stop_group(signum: int, _frame) -> None:
+    """Forward the signal to the whole group (uvicorn included), then die of it too."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.killpg(os.getpgrp(), signum)
+
+
+def main(argv: list[str]) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop_group)
+    die_with_parent()
+    from mlflow.cli import cli
+
+    cli.main(["server", *argv], prog_name="mlflow")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
