@@ -10,13 +10,17 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 from mlflow import MlflowClient
 
@@ -157,3 +161,28 @@ def status(url: str, auth: tuple[str, str] | None = None, host: str | None = Non
     headers = {"Host": host} if host else {}
     path = "/api/2.0/mlflow/experiments/search?max_results=1"
     return requests.get(url + path, auth=auth, headers=headers, timeout=10).status_code
+
+
+@contextmanager
+def full_disk(folder: Path, free_kb: int = 16) -> Iterator[Path]:
+    """`folder` as a real, nearly full filesystem: a 1 MB tmpfs with `free_kb` left.
+
+    Mounting needs root (or CAP_SYS_ADMIN); where the machine does not allow it the test is
+    skipped with the reason, never faked.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.strip()}")
+    try:
+        filler = folder / "filler"
+        with filler.open("wb") as out:
+            while shutil.disk_usage(folder).free > free_kb * 1024:
+                out.write(b"\0" * 4096)
+                out.flush()
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -21,6 +21,7 @@ from .central_pc_fixtures import (
     PASSWORD,
     client_as,
     config_for,
+    full_disk,
     new_user,
     on_server,
     one_line_error,
@@ -200,3 +201,10 @@ def wait_for(found, child, timeout: float = 120):
         assert child.poll() is None, "the backup ended before it could be cut off"
         time.sleep(0.01)
     raise AssertionError("the backup never started")
+
+
+def test_a_full_backup_disk_is_one_line_and_leaves_nothing(cli_config, tmp_path, capsys):
+    with full_disk(tmp_path / "small") as small:
+        assert main(["server", "backup", "--to", str(small)]) == 2
+        assert f"no space left in {small}" in one_line_error(capsys)
+        assert sorted(p.name for p in small.iterdir()) == ["filler"], "no half-written backup"

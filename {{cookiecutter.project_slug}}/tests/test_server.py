@@ -6,9 +6,13 @@ refusals are checked in-process (they happen before anything is spawned).
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from contextlib import closing
 
 import pytest
@@ -17,17 +21,20 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.lock import is_locked
+from {{ cookiecutter.package_name }}.lock import is_locked, processes_using
 from {{ cookiecutter.package_name }}.server import (
+    LocalServer,
     ServerOptions,
     ServerPaths,
     allowed_hosts,
     free_port,
     host_of,
     known_revisions,
+    prepare,
     schema_problem,
 )
 from {{ cookiecutter.package_name }}.settings import load_settings
+from {{ cookiecutter.package_name }}.tracking import translate
 from {{ cookiecutter.package_name }}.tunnel import host_allowed
 from {{ cookiecutter.package_name }}.users import add_user
 
@@ -35,6 +42,7 @@ from .central_pc_fixtures import (
     PASSWORD,
     Foreground,
     client_as,
+    full_disk,
     one_line_error,
     project_env,
     status,
@@ -278,3 +286,86 @@ def test_paths_follow_the_settings(project_settings, tmp_path):
     paths = ServerPaths.from_settings(project_settings, tmp_path / "d", tmp_path / "a")
     assert paths.backend_db == tmp_path / "d" / "mlflow.db"
     assert paths.admin_password_file.parent == paths.secret_key_file.parent == tmp_path / "d"
+
+
+# --- hard kills -------------------------------------------------------------------------------
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux parent-death signal")
+def test_a_killed_wrapper_takes_its_server_along(tmp_path):
+    victim = Central(tmp_path)
+    wrapper = victim.start().process
+    databases = [victim.data_dir / "mlflow.db", victim.data_dir / "auth.db"]
+    assert processes_using(databases), "the running server holds its databases"
+    wrapper.kill()  # SIGKILL: nothing runs in the wrapper
+    wrapper.wait()
+    deadline = time.monotonic() + 60
+    while (processes_using(databases) or answers(victim.url)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not processes_using(databases) and not answers(victim.url), "no orphan is left"
+    victim.start().stop()  # the data dir is free again
+
+
+def test_an_orphaned_server_blocks_restore_and_start(central, config, tmp_path, capsys):
+    """A server that outlived its `mlops` parent holds the databases without the lock."""
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for name in ("mlflow.db", "auth.db"):
+        source, copy = central.data_dir / name, backup / name
+        with closing(sqlite3.connect(source)) as live, closing(sqlite3.connect(copy)) as kept:
+            live.backup(kept)
+    data_dir = tmp_path / "orphaned"
+    data_dir.mkdir()
+    for name in ("mlflow.db", "auth.db"):
+        (data_dir / name).write_bytes((backup / name).read_bytes())
+    port = free_port()
+    orphan = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{data_dir / 'mlflow.db'}"],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not processes_using([data_dir / "mlflow.db"]) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        config(data_dir=str(data_dir))
+        assert main(["server", "restore", str(backup)]) == 2
+        assert "are open in process" in one_line_error(capsys)
+        assert main(["server", "start"]) == 2
+        assert "are open in process" in one_line_error(capsys)
+        assert not list(data_dir.glob("*.before-restore-*")), "nothing was touched"
+    finally:
+        os.killpg(orphan.pid, signal.SIGKILL)
+        orphan.wait()
+
+
+def test_a_full_artifacts_disk_is_one_line_and_the_run_waits(
+    tmp_path, monkeypatch, capsys, pending_folder
+):
+    with full_disk(tmp_path / "artifacts") as artifacts:
+        paths = ServerPaths(tmp_path / "data", artifacts)
+        options = ServerOptions(port=free_port())
+        password, _ = prepare(paths, options)
+        with LocalServer(paths, options, password).start() as server:
+            client = client_as(monkeypatch, server.url, "admin", password)
+            monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+            assert main(["train"]) == 3
+            assert "has no disk space left (its artifacts folder)" in one_line_error(capsys)
+            assert list(pending_folder.iterdir()), "the run waits for `mlops upload-pending`"
+            runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+            assert runs and all(run.info.status != "RUNNING" for run in runs)
+            assert sorted(p.name for p in artifacts.iterdir()) == ["filler"]
+
+
+def test_a_full_database_disk_is_named_too():
+    full = MlflowException("(sqlite3.OperationalError) database or disk is full")
+    message = str(translate(full, "http://pc:5000"))
+    assert message.startswith("the tracking server at http://pc:5000 has no disk space left")
+    assert "database folder" in message

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import requests
 
-from .errors import BadInput
+from .errors import BadInput, is_disk_full
 from .lock import DataDirLock
-from .server import ServerPaths, admin_url
+from .server import ServerPaths, admin_url, refuse_if_databases_open
 from .settings import Settings
 
 DATABASES = ("mlflow.db", "auth.db")
@@ -94,8 +94,11 @@ def backup(
                 copy_database(paths.data_dir / name, partial / name)
         _write_manifest(partial)
         partial.rename(final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        if is_disk_full(exc):
+            raise BadInput(f"no space left in {root}: free space there or back up elsewhere "
+                           "(--to)") from None  # fmt: skip
         raise
     return final, prune(root, keep)
 
@@ -159,6 +162,7 @@ def restore(settings: Settings, source: Path, data_dir: Path | None = None) -> s
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.data_dir, 0o700)
     with DataDirLock(paths.data_dir, "restore"):
+        refuse_if_databases_open(paths)  # an orphaned server holds them without the lock
         kept = _swap_in(source, paths.data_dir, names)
     note = f"; the replaced DBs are kept as *{kept}" if kept else ""
     if not paths.admin_password_file.is_file():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BadInput, GateRefused, MlopsError
+from .errors import BadInput, GateRefused, MlopsError, is_disk_full
 from .settings import Settings, load_settings
 
 UNEXPECTED = 4
@@ -256,7 +256,7 @@ def server_start(
     data_dir: Path | None,
     artifacts_dir: Path | None,
 ) -> None:
-    """Start `mlflow server --app-name basic-auth` in the foreground (Ctrl-C stops it).
+    """Start `mlflow server --app-name team-guard` in the foreground (Ctrl-C stops it).
 
     On first start the admin password comes from $MLFLOW_AUTH_ADMIN_PASSWORD, or is generated,
     shown once on a terminal and stored (0600) in the data dir.
@@ -397,13 +397,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("mlops: interrupted", err=True)
         return 130
+    except OSError as exc:
+        if not is_disk_full(exc):
+            return _unexpected(exc)
+        where = Path(exc.filename).parent if exc.filename else "a folder this command writes to"
+        click.echo(f"mlops: no space left in {where}: free space, then run this again", err=True)
+        return BadInput.exit_code
     except Exception as exc:
-        path = _write_traceback()
-        click.echo(
-            f"mlops: unexpected error: {type(exc).__name__}: {exc} (traceback: {path})", err=True
-        )
-        return UNEXPECTED
+        return _unexpected(exc)
     return result if isinstance(result, int) else 0
+
+
+def _unexpected(exc: Exception) -> int:
+    path = _write_traceback()
+    click.echo(
+        f"mlops: unexpected error: {type(exc).__name__}: {exc} (traceback: {path})", err=True
+    )
+    return UNEXPECTED
 
 
 if __name__ == "__main__":

@@ -3,11 +3,23 @@
 Raise the class that says *why* a command stopped; the message is the one line the user sees.
 """
 
+import errno
+
 
 def first_line(exc: BaseException) -> str:
     """A library's error message cut to its first line (or the exception's name when empty)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+DISK_FULL_MESSAGES = ("No space left on device", "database or disk is full", "Disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT from the OS, or sqlite's own words for it (it raises no OSError)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(words in str(exc) for words in DISK_FULL_MESSAGES)
 
 
 class MlopsError(Exception):

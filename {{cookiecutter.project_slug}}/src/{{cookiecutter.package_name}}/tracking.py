@@ -16,7 +16,7 @@ import mlflow
 import requests
 from mlflow.exceptions import MlflowException
 
-from .errors import BadInput, ServerUnavailable
+from .errors import BadInput, ServerUnavailable, is_disk_full
 from .settings import Settings
 
 HTTP_DEFAULTS = {
@@ -61,6 +61,12 @@ def connect(settings: Settings) -> str:
 
 def translate(exc: Exception, uri: str) -> Exception:
     """The user-facing error for a failed server call, or `exc` itself when it is not one."""
+    if is_disk_full(exc) or _status(exc) == 507:
+        where = "database" if "database or disk is full" in str(exc) else "artifacts"
+        return ServerUnavailable(
+            f"the tracking server at {uri} has no disk space left (its {where} folder): "
+            "free space on the central PC, then run this again"
+        )
     if isinstance(exc, requests.exceptions.RequestException):
         return ServerUnavailable(
             f"cannot reach the tracking server at {uri} ({type(exc).__name__})"
@@ -85,6 +91,11 @@ def translate(exc: Exception, uri: str) -> Exception:
     if code in {"TEMPORARILY_UNAVAILABLE", "ENDPOINT_NOT_FOUND"} or "error code 5" in message:
         return ServerUnavailable(f"the tracking server at {uri} failed: {message.splitlines()[0]}")
     return exc
+
+
+def _status(exc: Exception) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
 
 
 def _reason(message: str) -> str:
