@@ -50,6 +50,17 @@ def tracking_server(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster for the whole session (skips where PostgreSQL is not installed)."""
+    from .postgres_cluster import AVAILABLE, running_cluster
+
+    if not AVAILABLE:
+        pytest.skip("needs PostgreSQL's initdb and pg_ctl")
+    with running_cluster() as cluster:
+        yield cluster
+
+
 @pytest.fixture
 def as_admin(tracking_server, monkeypatch):
     """MLflow's own variables pointing at the test server, as the admin."""

@@ -1,22 +1,18 @@
 """The scale-out path: the tracking server on a real PostgreSQL instead of sqlite.
 
-A throw-away PostgreSQL cluster (initdb + pg_ctl from the Debian package) is started on a free
-127.0.0.1 port; the server runs with `[server] backend_store_uri` pointing at it.
+A throw-away PostgreSQL cluster (`postgres_cluster`) holds a database per test; the server runs
+with `[server] backend_store_uri` pointing at it, and `mlops server migrate` moves a sqlite
+history into one.
 """
 
 from __future__ import annotations
-
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import psycopg
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.server import (
     LocalServer,
@@ -28,49 +24,19 @@ from {{ cookiecutter.package_name }}.server import (
 from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import train
 
+from .central_pc_fixtures import client_as, config_for, new_user, on_server, one_line_error, unique
 from .conftest import PROJECT_ROOT, with_changes
+from .postgres_cluster import AVAILABLE
 
-
-def _postgres_binary(name: str) -> str | None:
-    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found if isinstance(found, str) else (found[-1] if found else None)
-
-
-INITDB, PG_CTL = _postgres_binary("initdb"), _postgres_binary("pg_ctl")
 pytestmark = [
     pytest.mark.central_pc,
-    pytest.mark.skipif(not (INITDB and PG_CTL), reason="needs PostgreSQL's initdb and pg_ctl"),
+    pytest.mark.skipif(not AVAILABLE, reason="needs PostgreSQL's initdb and pg_ctl"),
 ]
 
 
-def _as_postgres(root: Path) -> list[str]:
-    """PostgreSQL refuses to run as root: hand the folder to the `postgres` user."""
-    if os.geteuid() != 0:
-        return []
-    shutil.chown(root, "postgres", "postgres")
-    return ["runuser", "-u", "postgres", "--"]
-
-
 @pytest.fixture(scope="module")
-def postgres_uri():
-    root = Path(tempfile.mkdtemp(prefix="mlops-pg-"))
-    root.chmod(0o755)
-    prefix, port = _as_postgres(root), free_port()
-    data, log = root / "data", root / "server.log"
-    run = lambda *args: subprocess.run(  # noqa: E731
-        [*prefix, *args], check=True, capture_output=True, text=True, timeout=120
-    )
-    run(INITDB, "-D", str(data), "-A", "trust", "-U", "postgres")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-    run(PG_CTL, "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
-    try:
-        admin = f"dbname=postgres user=postgres host=127.0.0.1 port={port}"
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute("CREATE DATABASE mlflow")
-        yield f"postgresql://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        run(PG_CTL, "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+def postgres_uri(postgres):
+    return postgres.database()
 
 
 def test_runs_land_in_postgresql_not_in_sqlite(settings, postgres_uri, tmp_path, monkeypatch):
@@ -108,3 +74,62 @@ def test_backup_points_to_pg_dump_for_postgresql(settings):
     on_postgres = with_changes(settings, server={"backend_store_uri": "postgresql://u@h/db"})
     with pytest.raises(BadInput, match="pg_dump"):
         backup(on_postgres)
+
+
+def history(client: MlflowClient, settings) -> dict:
+    """What a team would check after moving: runs with their metrics, versions and aliases."""
+    experiment = client.get_experiment_by_name(settings.tracking.experiment)
+    runs = client.search_runs([experiment.experiment_id])
+    model = client.get_registered_model(settings.model.registered_name)
+    versions = client.search_model_versions(f"name = '{settings.model.registered_name}'")
+    return {
+        "experiment": experiment.experiment_id,
+        "runs": {run.info.run_id: (run.info.status, run.data.metrics) for run in runs},
+        "versions": sorted((v.version, v.run_id, v.source) for v in versions),
+        "aliases": model.aliases,
+    }
+
+
+def test_migrate_moves_the_history_and_every_grant_still_holds(
+    settings, postgres, tmp_path, monkeypatch, capsys
+):
+    paths = ServerPaths(tmp_path / "data", tmp_path / "artifacts")
+    options = options_from_settings(settings, port=free_port())
+    password, _ = prepare(paths, options)
+    with LocalServer(paths, options, password).start() as server:
+        team = on_server(with_changes(settings, tracking={"uri": server.url}), server)
+        users = {role: new_user(team, role) for role in ("member", "ci")}
+        admin = client_as(monkeypatch, server.url, "admin", password)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        for _ in range(2):
+            train(team, {})
+        version = register_challenger(team).version
+        admin.set_registered_model_alias(team.model.registered_name, "champion", version)
+        before = history(admin, team)
+    config = config_for(server, tmp_path / "config", team)
+    target = postgres.database()
+    assert main(["--config", str(config), "server", "migrate", target]) == 0
+    assert "into PostgreSQL" in capsys.readouterr().out
+    assert main(["--config", str(config), "server", "migrate", target]) == 2
+    assert "already holds 2 runs" in one_line_error(capsys)
+
+    options = options_from_settings(with_changes(team, server={"backend_store_uri": target}))
+    with LocalServer(paths, options, password).start() as server:
+        assert history(admin, team) == before
+        member = client_as(monkeypatch, server.url, *users["member"])
+        run = member.create_run(before["experiment"])  # ids kept: the grant still points at it
+        member.set_terminated(run.info.run_id)
+        ci = client_as(monkeypatch, server.url, *users["ci"])
+        ci.set_registered_model_alias(team.model.registered_name, "challenger", version)
+        admin = client_as(monkeypatch, server.url, "admin", password)
+        assert int(admin.create_experiment(unique("after"))) > int(before["experiment"])
+    with psycopg.connect(target) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone() == (3,)
+
+
+def test_migrate_refuses_while_the_server_runs(
+    settings, tracking_server, postgres, tmp_path, capsys
+):
+    config = config_for(tracking_server, tmp_path, settings)
+    assert main(["--config", str(config), "server", "migrate", postgres.database()]) == 2
+    assert "is in use by another server" in one_line_error(capsys)

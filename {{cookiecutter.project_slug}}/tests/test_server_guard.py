@@ -221,12 +221,14 @@ def send_as(role: str, team: Team, request: dict) -> requests.Response:
     return requests.request(headers=headers, timeout=30, **request)
 
 
-@pytest.fixture(scope="module")
-def matrix_server(tmp_path_factory):
-    """A server of its own, with back-off off: the wrong-password column must not lock anyone."""
-    root = tmp_path_factory.mktemp("matrix")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def matrix_server(request, tmp_path_factory):
+    """A server of its own, on each backend, with back-off off: the wrong-password column must
+    not lock anyone out."""
+    root = tmp_path_factory.mktemp(f"matrix-{request.param}")
     paths = ServerPaths(root / "data", root / "artifacts")
-    options = ServerOptions(port=free_port(), login_attempts=100_000)
+    backend = request.getfixturevalue("postgres").database() if request.param != "sqlite" else ""
+    options = ServerOptions(port=free_port(), login_attempts=100_000, backend_store_uri=backend)
     password, _ = prepare(paths, options)
     with LocalServer(paths, options, password).start() as server:
         yield server
@@ -455,11 +457,14 @@ def test_concurrent_creates_give_a_run_one_version(team):
 
     def create(_):
         try:
-            return team.admin.create_model_version(model, source, team.run_id).version
+            return client.create_model_version(model, source, team.run_id).version
         except MlflowException as exc:
             return exc.error_code
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(create, range(8)))
+    # one environment for all threads: per-call credentials would race on os.environ
+    with tracking.environment(team.admin.login):
+        client = MlflowClient(team.url)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(create, range(8)))
     assert sorted(outcomes) == ["1"] + ["RESOURCE_ALREADY_EXISTS"] * 7
     assert len(team.admin.search_model_versions(f"name = '{model}'")) == 1

@@ -334,6 +334,23 @@ def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
     click.echo(restore(ctx.settings, backup, data_dir))
 
 
+@server.command(name="migrate")
+@click.argument("target_uri")
+@pass_context
+def server_migrate(ctx: Context, target_uri: str) -> None:
+    """Copy the sqlite history into an empty PostgreSQL database (the server stopped).
+
+    TARGET_URI is postgresql://USER@HOST:PORT/DB, the password in PGPASSWORD. Then set
+    [server] backend_store_uri to it and start the server; the sqlite file is left as it was.
+    """
+    from .migrate import migrate
+
+    copied = migrate(ctx.settings, target_uri)
+    counts = ", ".join(f"{copied[t]} {t}" for t in ("experiments", "runs", "model_versions"))
+    click.echo(f"copied {sum(copied.values())} rows ({counts}) into PostgreSQL")
+    click.echo(f'next: set backend_store_uri = "{target_uri}" under [server] in mlops.toml')
+
+
 @cli.command()
 @pass_context
 def tunnel(ctx: Context) -> None:
