@@ -90,6 +90,7 @@ class ServerOptions:
     login_attempts: int = 5
     allowed_hosts: tuple[str, ...] = ()
     backend_store_uri: str = ""  # empty: sqlite in the data dir
+    artifacts_destination: str = ""  # empty: the artifacts folder
 
     @property
     def url(self) -> str:
@@ -205,7 +206,7 @@ def command(paths: ServerPaths, options: ServerOptions, tunnel_domain: str = "")
         sys.executable, "-m", server_process.__name__,
         "--app-name", server_guard.APP_NAME,
         "--backend-store-uri", backend_store_uri(paths, options),
-        "--artifacts-destination", paths.artifacts_dir.as_uri(),
+        "--artifacts-destination", options.artifacts_destination or paths.artifacts_dir.as_uri(),
         "--serve-artifacts",
         "--host", options.host,
         "--port", str(options.port),
@@ -411,6 +412,7 @@ def options_from_settings(
         login_attempts=server.login_attempts,
         allowed_hosts=tuple(server.allowed_hosts),
         backend_store_uri=server.backend_store_uri,
+        artifacts_destination=server.artifacts_destination,
     )
 
 

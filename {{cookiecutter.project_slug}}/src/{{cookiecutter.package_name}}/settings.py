@@ -111,6 +111,10 @@ class ServerSettings(_Section):
     auth_cache_ttl_seconds: int = Field(default=60, ge=0)
     login_attempts: int = Field(default=5, ge=1)
     allowed_hosts: list[str] = []
+    artifacts_destination: str = ""
+    """Empty: the `artifacts_dir` folder. To scale out: `s3://bucket/prefix` (AWS S3, Cloudflare
+    R2, MinIO), credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and, for R2 or MinIO,
+    MLFLOW_S3_ENDPOINT_URL (never in this file)."""
     backend_store_uri: str = ""
     """Empty: sqlite in `data_dir`. To scale out: `postgresql://user@host:5432/mlflow`, with the
     password in `PGPASSWORD` (never in this file)."""
@@ -122,6 +126,15 @@ class ServerSettings(_Section):
             raise ValueError("keep the database password out of mlops.toml: set PGPASSWORD")
         if value and not value.startswith(("postgresql", "sqlite:")):
             raise ValueError("use a postgresql:// (or sqlite:) URI, or leave it empty")
+        return value
+
+    @field_validator("artifacts_destination")
+    @classmethod
+    def _bucket_uri(cls, value: str) -> str:
+        if value and not (value.startswith("s3://") and urlsplit(value).netloc):
+            raise ValueError("use s3://BUCKET/PREFIX, or leave it empty for artifacts_dir")
+        if urlsplit(value).password or urlsplit(value).username:
+            raise ValueError("keep keys out of mlops.toml: set AWS_ACCESS_KEY_ID and friends")
         return value
 
 
