@@ -334,6 +334,24 @@ def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
     click.echo(restore(ctx.settings, backup, data_dir))
 
 
+@server.command(name="gc")
+@click.option("--older-than-days", type=float, default=30.0, show_default=True,
+              help="Unregistered models younger than this are kept.")  # fmt: skip
+@click.option("--apply", is_flag=True, help="Delete for real (the default only lists).")
+@pass_context
+def server_gc(ctx: Context, older_than_days: float, apply: bool) -> None:
+    """Free the files of deleted runs and of old models no version was registered from."""
+    from .housekeeping import collect
+
+    found, removed = collect(ctx.settings, older_than_days, apply)
+    if removed:
+        click.echo(f"removed {found.summary()}")
+    elif apply or not (found.runs or found.models):
+        click.echo(f"nothing to remove: {found.summary()}")
+    else:
+        click.echo(f"would remove {found.summary()}: run again with --apply")
+
+
 @server.command(name="migrate")
 @click.argument("target_uri")
 @pass_context

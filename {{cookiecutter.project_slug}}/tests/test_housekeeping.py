@@ -1,0 +1,69 @@
+"""`mlops server gc` on a server of its own: deleted runs and old unregistered models go, with
+their files; the registered model stays intact and verifiable."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.exceptions import MlflowException
+
+from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.model_files import fetch_verified
+from {{ cookiecutter.package_name }}.registry import CHALLENGER
+from {{ cookiecutter.package_name }}.server import LocalServer, ServerPaths, free_port, options_from_settings, prepare
+from {{ cookiecutter.package_name }}.train import train
+
+from .central_pc_fixtures import client_as, config_for, on_server, one_line_error
+from .conftest import with_changes
+
+pytestmark = pytest.mark.central_pc
+
+
+def model_folder(paths: ServerPaths, experiment_id: str, model_id: str):
+    return paths.artifacts_dir / experiment_id / "models" / model_id
+
+
+def test_gc_lists_then_frees_only_what_nobody_uses(settings, tmp_path, monkeypatch, capsys):
+    paths = ServerPaths(tmp_path / "data", tmp_path / "artifacts")
+    options = options_from_settings(settings, port=free_port())
+    password, _ = prepare(paths, options)
+    with LocalServer(paths, options, password).start() as server:
+        team = on_server(with_changes(settings, tracking={"uri": server.url}), server)
+        client = client_as(monkeypatch, server.url, "admin", password)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        runs = [train(team, {"C": c}).run_id for c in (0.01, 1.0, 100.0)]
+        version = client.get_model_version(
+            team.model.registered_name, register_challenger(team).version
+        )
+        kept = version.source.removeprefix("models:/")
+        deleted = next(run for run in runs if run != version.run_id)
+        client.delete_run(deleted)
+        models = {m.model_id: m.experiment_id for m in client.search_logged_models(
+            experiment_ids=[client.get_run(runs[0]).info.experiment_id])}  # fmt: skip
+        stale = {m: e for m, e in models.items() if m != kept}
+        monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")  # the admin from the data dir
+        monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+        config = config_for(server, tmp_path / "config", team)
+        gc = ["--config", str(config), "server", "gc", "--older-than-days", "0"]
+
+        assert main(gc) == 0
+        assert "would remove 1 deleted runs and 2 unregistered models" in capsys.readouterr().out
+        assert all(model_folder(paths, e, m).is_dir() for m, e in stale.items()), "a dry run"
+
+        assert main([*gc, "--apply"]) == 0
+        assert "removed 1 deleted runs and 2 unregistered models" in capsys.readouterr().out
+        left = [p for m, e in stale.items() for p in model_folder(paths, e, m).rglob("*")]
+        assert not left, left
+        assert model_folder(paths, models[kept], kept).is_dir()
+        client = client_as(monkeypatch, server.url, "admin", password)
+        with pytest.raises(MlflowException):
+            client.get_run(deleted)
+        champion = client.get_model_version_by_alias(team.model.registered_name, CHALLENGER)
+        fetch_verified(team.model.registered_name, champion, tmp_path / "check")
+
+        monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
+        monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+        assert main([*gc, "--apply"]) == 0
+        assert "nothing to remove" in capsys.readouterr().out
+        assert main([*gc[:-2], "--older-than-days", "-1"]) == 2
+        assert "--older-than-days" in one_line_error(capsys)
