@@ -1,12 +1,18 @@
 """A tiny HTTP proxy on 127.0.0.1 in front of the real test server: a tunnel that can fail.
 
-`fail(method, path, number)` decides, per request, whether the "tunnel" answers 502 Bad Gateway
-(what ngrok and Cloudflare answer when the central PC is gone) instead of forwarding it.
+`fail(method, path, number)` decides, per request, whether the "tunnel" fails it, and `how`:
+
+- "502": answers 502 Bad Gateway (what ngrok and Cloudflare answer when the PC is gone);
+- "drop": closes the connection without a word, nothing forwarded;
+- "stall": holds the connection and never answers, nothing forwarded (the client's timeout ends it);
+- "lost-answer": forwards the request, so the server acts on it, then drops the connection before
+  the answer gets back (the worst case: done, but the client cannot know).
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +23,12 @@ Rule = Callable[[str, str, int], bool]
 
 
 class Proxy:
-    def __init__(self, upstream: str, fail: Rule = lambda method, path, number: False):
+    def __init__(
+        self, upstream: str, fail: Rule = lambda method, path, number: False, how: str = "502"
+    ):
+        assert how in ("502", "drop", "stall", "lost-answer"), how
+        self.how = how
+        self.closing = threading.Event()
         target = urlsplit(upstream)
         self.upstream = (target.hostname or "127.0.0.1", target.port or 80)
         self.fail = fail
@@ -36,6 +47,7 @@ class Proxy:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.closing.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -56,17 +68,27 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
         def _relay(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            if proxy.fail(self.command, self.path, proxy.count(self.command, self.path)):
-                self._answer(502, [], b"bad gateway: the tunnel is down")
-                return
+            failing = proxy.fail(self.command, self.path, proxy.count(self.command, self.path))
+            if failing and proxy.how == "502":
+                return self._answer(502, [], b"bad gateway: the tunnel is down")
+            if failing and proxy.how in ("drop", "stall"):
+                if proxy.how == "stall":
+                    proxy.closing.wait(120)
+                return self._hang_up()
             connection = http.client.HTTPConnection(*proxy.upstream, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             connection.request(self.command, self.path, body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
             connection.close()
+            if failing:  # lost-answer: the server acted, the client never hears of it
+                return self._hang_up()
             kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
             self._answer(response.status, kept, payload)
+
+        def _hang_up(self) -> None:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
         def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
             self.send_response(status)

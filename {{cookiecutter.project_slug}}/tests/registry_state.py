@@ -9,7 +9,9 @@ from {{ cookiecutter.package_name }}.registry import aliased_version
 
 
 def aliased(settings, alias: str) -> ModelVersion | None:
-    return aliased_version(MlflowClient(), settings.model.registered_name, alias)
+    """Through the server the settings (or MLFLOW_TRACKING_URI) name, not MLflow's global URI."""
+    client = MlflowClient(tracking_uri=settings.tracking_uri)
+    return aliased_version(client, settings.model.registered_name, alias)
 
 
 def version_of(settings, alias: str) -> str | None:

@@ -77,9 +77,12 @@ def test_a_dead_server_keeps_the_run_until_upload(settings, as_admin, dead_serve
     assert run.data.metrics == saved.candidate.metrics
 
 
-def test_a_run_cut_off_midway_is_failed_and_uploaded_again(settings, as_admin, monkeypatch):
+@pytest.mark.parametrize("how", ["502", "drop", "stall", "lost-answer"])
+def test_a_run_cut_off_midway_is_failed_and_uploaded_again(settings, as_admin, monkeypatch, how):
     artifacts_down = lambda method, path, number: "mlflow-artifacts" in path  # noqa: E731
-    with Proxy(as_admin.url, fail=artifacts_down) as tunnel:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")  # a stall ends in seconds, not 30
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    with Proxy(as_admin.url, fail=artifacts_down, how=how) as tunnel:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
         with pytest.raises(ServerUnavailable):
             train(settings, {})
