@@ -24,6 +24,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.server import LocalServer, ServerPaths, free_port, options_from_settings, prepare
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.users import add_user
 
@@ -186,3 +187,19 @@ def full_disk(folder: Path, free_kb: int = 16) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@contextmanager
+def server_of_its_own(settings: Settings, folder: Path, monkeypatch, **server_settings):
+    """A real server on a data dir of its own, for tests that change what every test shares
+    (its artifacts destination, all experiments): (server, the test's settings on it, an admin
+    client). MLflow's variables point at it as the admin until the test ends."""
+    settings = with_changes(settings, server=server_settings) if server_settings else settings
+    paths = ServerPaths(folder / "data", folder / "artifacts")
+    options = options_from_settings(settings, port=free_port())
+    password, _ = prepare(paths, options)
+    with LocalServer(paths, options, password).start() as server:
+        team = on_server(with_changes(settings, tracking={"uri": server.url}), server)
+        client = client_as(monkeypatch, server.url, "admin", password)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        yield server, team, client

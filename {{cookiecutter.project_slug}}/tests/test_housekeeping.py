@@ -10,11 +10,10 @@ from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.model_files import fetch_verified
 from {{ cookiecutter.package_name }}.registry import CHALLENGER
-from {{ cookiecutter.package_name }}.server import LocalServer, ServerPaths, free_port, options_from_settings, prepare
+from {{ cookiecutter.package_name }}.server import ServerPaths
 from {{ cookiecutter.package_name }}.train import train
 
-from .central_pc_fixtures import client_as, config_for, on_server, one_line_error
-from .conftest import with_changes
+from .central_pc_fixtures import client_as, config_for, one_line_error, server_of_its_own
 
 pytestmark = pytest.mark.central_pc
 
@@ -24,13 +23,8 @@ def model_folder(paths: ServerPaths, experiment_id: str, model_id: str):
 
 
 def test_gc_lists_then_frees_only_what_nobody_uses(settings, tmp_path, monkeypatch, capsys):
-    paths = ServerPaths(tmp_path / "data", tmp_path / "artifacts")
-    options = options_from_settings(settings, port=free_port())
-    password, _ = prepare(paths, options)
-    with LocalServer(paths, options, password).start() as server:
-        team = on_server(with_changes(settings, tracking={"uri": server.url}), server)
-        client = client_as(monkeypatch, server.url, "admin", password)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    with server_of_its_own(settings, tmp_path, monkeypatch) as (server, team, client):
+        paths, password = server.paths, server.admin_password
         runs = [train(team, {"C": c}).run_id for c in (0.01, 1.0, 100.0)]
         version = client.get_model_version(
             team.model.registered_name, register_challenger(team).version

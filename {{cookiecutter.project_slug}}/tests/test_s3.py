@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import boto3
 import pytest
@@ -20,12 +19,12 @@ from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model_files import fetch_verified
 from {{ cookiecutter.package_name }}.registry import CHALLENGER
-from {{ cookiecutter.package_name }}.server import LocalServer, ServerPaths, free_port, options_from_settings, prepare
+from {{ cookiecutter.package_name }}.server import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import train
 
-from .central_pc_fixtures import client_as, on_server, unique
-from .conftest import PROJECT_ROOT, with_changes
+from .central_pc_fixtures import server_of_its_own, unique
+from .conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.central_pc
 
@@ -67,14 +66,9 @@ def bucket(s3_endpoint, monkeypatch) -> str:
 def test_runs_and_registered_models_live_in_the_bucket(
     settings, bucket, s3_endpoint, tmp_path, monkeypatch
 ):
-    settings = with_changes(settings, server={"artifacts_destination": f"s3://{bucket}/mlflow"})
-    paths = ServerPaths(tmp_path / "data", tmp_path / "artifacts")
-    options = options_from_settings(settings, port=free_port())
-    password, _ = prepare(paths, options)
-    with LocalServer(paths, options, password).start() as server:
-        team = on_server(with_changes(settings, tracking={"uri": server.url}), server)
-        client = client_as(monkeypatch, server.url, "admin", password)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    destination = f"s3://{bucket}/mlflow"
+    own = server_of_its_own(settings, tmp_path, monkeypatch, artifacts_destination=destination)
+    with own as (server, team, client):
         train(team, {})
         registration = register_challenger(team)
         version = client.get_model_version_by_alias(team.model.registered_name, CHALLENGER)
@@ -85,7 +79,7 @@ def test_runs_and_registered_models_live_in_the_bucket(
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     model_id = version.source.removeprefix("models:/")
     assert any(key.endswith(f"{model_id}/artifacts/MLmodel") for key in keys), keys
-    assert not any(Path(paths.artifacts_dir).rglob("MLmodel")), "nothing in the local folder"
+    assert not any(server.paths.artifacts_dir.rglob("MLmodel")), "nothing in the local folder"
 
 
 @pytest.mark.parametrize(
