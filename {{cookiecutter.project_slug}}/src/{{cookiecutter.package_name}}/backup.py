@@ -163,7 +163,7 @@ def restore(settings: Settings, source: Path, data_dir: Path | None = None) -> s
     os.chmod(paths.data_dir, 0o700)
     with DataDirLock(paths.data_dir, "restore"):
         refuse_if_databases_open(paths)  # an orphaned server holds them without the lock
-        kept = _swap_in(source, paths.data_dir, names)
+        kept = swap_in(source, paths.data_dir, names)
     note = f"; the replaced DBs are kept as *{kept}" if kept else ""
     if not paths.admin_password_file.is_file():
         note += (
@@ -173,7 +173,7 @@ def restore(settings: Settings, source: Path, data_dir: Path | None = None) -> s
     return f"restored {', '.join(names)} from {source} into {paths.data_dir}{note}"
 
 
-def _swap_in(source: Path, data_dir: Path, names: list[str]) -> str:
+def swap_in(source: Path, data_dir: Path, names: list[str]) -> str:
     """Copy every DB next to its target first, then swap: a failed copy changes nothing."""
     incoming = {name: data_dir / f"{name}.restoring" for name in names}
     try:

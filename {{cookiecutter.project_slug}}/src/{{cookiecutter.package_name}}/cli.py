@@ -352,6 +352,15 @@ def server_gc(ctx: Context, older_than_days: float, apply: bool) -> None:
         click.echo(f"would remove {found.summary()}: run again with --apply")
 
 
+@server.command(name="upgrade")
+@pass_context
+def server_upgrade(ctx: Context) -> None:
+    """After an MLflow upgrade: back up, upgrade the sqlite schema, verify (the server stopped)."""
+    from .upgrade import upgrade
+
+    click.echo(upgrade(ctx.settings))
+
+
 @server.command(name="migrate")
 @click.argument("target_uri")
 @pass_context

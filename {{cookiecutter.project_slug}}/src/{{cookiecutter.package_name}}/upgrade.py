@@ -1,0 +1,69 @@
+"""`mlops server upgrade`: bring the databases to the schema of the MLflow the project now pins.
+
+The drill after `uv lock --upgrade-package mlflow` on the central PC: with the server stopped,
+back up, upgrade the schema with MLflow's own `mlflow db upgrade`, and check that every
+experiment, run, version and alias is still there. Anything wrong puts the backup back. To roll
+back later, pin the previous MLflow again and `mlops server restore` the backup it names.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from .backup import DATABASES, backup, swap_in
+from .errors import BadInput
+from .lock import DataDirLock
+from .server import ServerPaths, known_revisions, refuse_if_databases_open, schema_problem
+from .settings import Settings
+
+COUNTED = ("experiments", "runs", "metrics", "model_versions", "registered_model_aliases")
+
+
+def counts(db: Path) -> dict[str, int]:
+    """Rows a team would miss, table by table."""
+    with closing(sqlite3.connect(db)) as connection:
+        return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED}
+
+
+def upgrade(settings: Settings) -> str:
+    """Upgrade the sqlite schema in place, or say why not; one line either way."""
+    if settings.server.backend_store_uri:
+        raise BadInput(
+            "the backend is not sqlite: pg_dump it, then run `uv run mlflow db upgrade <URI>`"
+        )
+    paths = ServerPaths.from_settings(settings)
+    problem = schema_problem(paths.backend_db) if paths.backend_db.is_file() else "missing"
+    if problem is None:
+        return f"{paths.backend_db} already has this MLflow's schema: nothing to do"
+    if problem == "missing" or "newer MLflow" in problem:
+        raise BadInput(problem if problem != "missing" else f"no database at {paths.backend_db}")
+    with DataDirLock(paths.data_dir, "upgrade"):
+        refuse_if_databases_open(paths)
+        before = counts(paths.backend_db)
+        saved, _ = backup(settings)
+        try:
+            _mlflow_db_upgrade(paths.backend_db)
+            if schema_problem(paths.backend_db) or counts(paths.backend_db) != before:
+                raise BadInput("the upgraded database does not match the backup")
+        except BadInput as exc:
+            names = [name for name in DATABASES if (saved / name).is_file()]
+            swap_in(saved, paths.data_dir, names)
+            raise BadInput(f"{exc}; the databases were put back from {saved}") from None
+    return (
+        f"upgraded {paths.backend_db} to schema {known_revisions()[0]} "
+        f"({before['runs']} runs, {before['model_versions']} versions kept); the old one is "
+        f"backed up in {saved}: to roll back, pin the previous MLflow and "
+        f"`mlops server restore {saved}`"
+    )
+
+
+def _mlflow_db_upgrade(db: Path) -> None:
+    command = [sys.executable, "-m", "mlflow", "db", "upgrade", f"sqlite:///{db.as_posix()}"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BadInput(f"mlflow db upgrade failed: {last}")
