@@ -4,12 +4,13 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
-from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.registry import CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes
+from .http_proxy import Proxy
 from .registry_state import version_of
 
 
@@ -55,3 +56,23 @@ def test_only_approvers_may_roll_back_in_actions(settings, promoted_twice, monke
     monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", "alice")
     rollback(guarded)
     assert version_of(settings, CHAMPION) == version
+
+
+@pytest.mark.parametrize("how", ["502", "drop", "lost-answer"])
+def test_a_rollback_cut_off_at_the_alias_move_is_on_file_and_completed_by_a_rerun(
+    settings, promoted_twice, as_admin, monkeypatch, how
+):
+    version, newer = promoted_twice
+    alias_moves = lambda method, path, number: path.endswith("/registered-models/alias")  # noqa: E731
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with Proxy(as_admin.url, fail=alias_moves, how=how) as tunnel:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
+        with pytest.raises(ServerUnavailable):
+            rollback(settings.replace("tracking", uri=tunnel.url))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
+    assert version_of(settings, CHAMPION) == (version if how == "lost-answer" else newer)
+    tags = MlflowClient(as_admin.url).get_model_version(settings.model.registered_name, newer)
+    assert tags.tags["mlops.rolled_back_by"] == "admin", "on file before the move, either way"
+    if how != "lost-answer":
+        rollback(settings)
+    assert version_of(settings, CHAMPION) == version == version_of(settings, PREVIOUS)
