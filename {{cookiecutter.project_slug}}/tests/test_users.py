@@ -158,6 +158,7 @@ def test_remove_user_locks_them_out(team, cli_config, tracking_server, capsys):
         (["remove-user", unique("ghost")], "", "no user"),
         (["remove-user", "admin"], "", "cannot remove itself"),
     ],
+    ids=["exists", "short", "empty", "bad-name", "set-ghost", "remove-ghost", "remove-admin"],
 )
 def test_bad_user_commands_are_one_line_and_exit_2(
     team, cli_config, monkeypatch, capsys, args, stdin, message
