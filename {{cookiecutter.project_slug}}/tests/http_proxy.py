@@ -102,3 +102,8 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
 
     return Handler
+
+
+def alias_moves(method: str, path: str, number: int) -> bool:
+    """A `fail` rule: the tunnel fails exactly the requests that move an alias."""
+    return path.endswith("/registered-models/alias")

@@ -10,7 +10,7 @@ from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVI
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes
-from .http_proxy import Proxy
+from .http_proxy import Proxy, alias_moves
 from .registry_state import aliased
 
 
@@ -114,7 +114,6 @@ def test_a_promotion_cut_off_at_the_alias_move_is_recorded_and_completed_by_a_re
     gated, as_admin, monkeypatch, how
 ):
     version = challenger_from(gated, 1)
-    alias_moves = lambda method, path, number: path.endswith("/registered-models/alias")  # noqa: E731
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     with Proxy(as_admin.url, fail=alias_moves, how=how) as tunnel:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)

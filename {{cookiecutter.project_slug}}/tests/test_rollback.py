@@ -10,7 +10,7 @@ from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import with_changes
-from .http_proxy import Proxy
+from .http_proxy import Proxy, alias_moves
 from .registry_state import version_of
 
 
@@ -63,7 +63,6 @@ def test_a_rollback_cut_off_at_the_alias_move_is_on_file_and_completed_by_a_reru
     settings, promoted_twice, as_admin, monkeypatch, how
 ):
     version, newer = promoted_twice
-    alias_moves = lambda method, path, number: path.endswith("/registered-models/alias")  # noqa: E731
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     with Proxy(as_admin.url, fail=alias_moves, how=how) as tunnel:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)

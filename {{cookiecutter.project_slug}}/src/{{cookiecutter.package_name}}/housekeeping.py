@@ -50,8 +50,9 @@ def find_leftovers(client: MlflowClient, artifacts: Path, older_than_days: float
     for run in client.search_runs(experiments, run_view_type=ViewType.DELETED_ONLY):
         found.runs.append((run.info.experiment_id, run.info.run_id))
         found.bytes += folder_bytes(artifacts / run.info.experiment_id / run.info.run_id)
-    registered = {v.source.removeprefix("models:/") for v in client.search_model_versions()}
-    registered |= {v.model_id for v in client.search_model_versions() if v.model_id}
+    versions = client.search_model_versions()
+    registered = {v.source.removeprefix("models:/") for v in versions}
+    registered |= {v.model_id for v in versions if v.model_id}
     for model in client.search_logged_models(experiment_ids=experiments):
         if model.model_id in registered or model.creation_timestamp > cutoff_ms:
             continue

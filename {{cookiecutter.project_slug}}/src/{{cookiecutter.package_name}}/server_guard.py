@@ -211,7 +211,7 @@ def overwrite_refusal(method: str, path: str, root: Path | None, now: float) -> 
         return Refusal(403, "artifacts can only be deleted by an admin")
     if root is None:
         return None
-    target = root / unquote(match.group(1))
+    target = root / match.group(1)  # the ASGI path is already percent-decoded
     if target.is_file() and now - target.stat().st_mtime > ARTIFACT_GRACE_S:
         return Refusal(403, "artifacts are write-once: this file already exists")
     return None
