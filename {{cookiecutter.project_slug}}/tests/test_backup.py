@@ -8,12 +8,14 @@ import sqlite3
 import subprocess
 import threading
 import time
+from contextlib import closing
 
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
-from {{ cookiecutter.package_name }}.backup import DATABASES, MANIFEST, prune
+from {{ cookiecutter.package_name }}.backup import DATABASES, MANIFEST, check_database, prune
 from {{ cookiecutter.package_name }}.cli import main
 
 from .central_pc_fixtures import (
@@ -26,6 +28,8 @@ from .central_pc_fixtures import (
     on_server,
     one_line_error,
     project_env,
+    server_of_its_own,
+    unique,
     write_config,
 )
 
@@ -57,9 +61,12 @@ class Logger(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            run = self.client.create_run(self.experiment_id)
-            self.client.log_batch(run.info.run_id, params=[], metrics=[], tags=[])
-            self.client.set_terminated(run.info.run_id)
+            try:
+                run = self.client.create_run(self.experiment_id)
+                self.client.log_batch(run.info.run_id, params=[], metrics=[], tags=[])
+                self.client.set_terminated(run.info.run_id)
+            except MlflowException:  # the server was killed under it
+                return
             self.logged.append(run.info.run_id)
 
 
@@ -176,7 +183,7 @@ def test_a_backup_killed_half_way_is_cleaned_up_by_the_next(team, tmp_path, monk
     data_dir.mkdir()
     with sqlite3.connect(data_dir / "mlflow.db") as db:  # big enough to copy for a while
         db.execute("create table filler (blob)")
-        db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * 150)
+        db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * 100)
     config = write_config(tmp_path / "config", data_dir=str(data_dir),
                           backup_dir=str(tmp_path / "bk"))  # fmt: skip
     child = subprocess.Popen([MLOPS, "--config", str(config), "server", "backup"],
@@ -190,6 +197,38 @@ def test_a_backup_killed_half_way_is_cleaned_up_by_the_next(team, tmp_path, monk
     assert not partial[0].exists()
     [complete] = backups_in(tmp_path / "bk")
     assert (complete / MANIFEST).is_file() and (complete / "mlflow.db").stat().st_size > 1 << 27
+
+
+def test_a_server_killed_during_a_backup_leaves_every_earlier_backup_intact(
+    settings, tmp_path, monkeypatch
+):
+    """The central PC loses power (or the server is killed) while a backup copies: the backups
+    taken before are untouched, and the next backup of the crashed data dir is complete."""
+    with server_of_its_own(settings, tmp_path / "own", monkeypatch) as (server, team, client):
+        config = config_for(server, tmp_path / "config", team, backup_dir=str(tmp_path / "bk"))
+        monkeypatch.setenv("MLOPS_CONFIG", str(config))
+        assert main(["server", "backup"]) == 0
+        [earlier] = backups_in(tmp_path / "bk")
+        fingerprint = {p.name: p.read_bytes() for p in earlier.iterdir()}
+        with closing(sqlite3.connect(server.paths.backend_db, timeout=30)) as db, db:
+            db.execute("create table filler (blob)")  # big enough to copy for a while
+            db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * 100)
+        logger = Logger(client, client.create_experiment(unique("backup")))
+        logger.start()
+        child = subprocess.Popen([MLOPS, "--config", str(config), "server", "backup"],
+                                 env=project_env(), start_new_session=True)  # fmt: skip
+        wait_for(lambda: list((tmp_path / "bk").glob(".*.partial")), child)
+        os.killpg(server.process.pid, signal.SIGKILL)
+        logger.stop.set()
+        logger.join(timeout=60)
+        assert child.wait(timeout=300) == 0
+    assert {p.name: p.read_bytes() for p in earlier.iterdir()} == fingerprint
+    assert main(["server", "backup"]) == 0, "the crashed data dir backs up"
+    for backup in backups_in(tmp_path / "bk"):
+        for name in DATABASES:
+            check_database(backup / name)
+    assert len(backups_in(tmp_path / "bk")) == 3
+    assert not list((tmp_path / "bk").glob(".*.partial"))
 
 
 def wait_for(found, child, timeout: float = 120):

@@ -9,12 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model import parse_overrides
+from {{ cookiecutter.package_name }}.server import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import fit_candidate
 
+from .central_pc_fixtures import write_config
 from .conftest import PROJECT_ROOT
 
 TEXT = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
@@ -72,3 +75,50 @@ def test_any_set_value_fits_or_is_one_line(project_settings, split, name, value)
         fit_candidate(project_settings, split, parse_overrides([f"{name}={value}"]))
     except BadInput as refusal:
         assert str(refusal) and "\n" not in str(refusal)
+
+
+ODD_ARGUMENTS = ["nan", "inf", "-0", "1" * 30, "../..", "/", "/dev/null", "a b", "--dry-run", "é"]
+ARGUMENTS = st.sampled_from([*LITERALS, *ODD_ARGUMENTS, "x\x00y"]) | st.text(max_size=12)
+VERBS = {  # the verbs that only talk to the server or the data dir: none of them may start one
+    ("register-challenger",): ["--min-value", "--git-commit", "--dry-run"],
+    ("promote",): ["--dry-run"],
+    ("rollback",): ["--dry-run"],
+    ("status",): [],
+    ("server", "backup"): ["--to", "--keep"],
+    ("server", "restore"): ["", "--data-dir"],
+    ("server", "gc"): ["--older-than-days", "--apply"],
+    ("server", "migrate"): [""],
+    ("server", "remove-user"): [""],
+}
+
+
+@st.composite
+def command_lines(draw) -> list[str]:
+    verb = draw(st.sampled_from(sorted(VERBS)))
+    argv = list(verb)
+    for option in draw(st.lists(st.sampled_from(VERBS[verb] or [""]), max_size=3)):
+        if option in ("--dry-run", "--apply"):
+            argv.append(option)
+        else:
+            argv += [option, draw(ARGUMENTS)] if option else [draw(ARGUMENTS)]
+    return argv
+
+
+@pytest.fixture(scope="module")
+def unreachable_config(tmp_path_factory):
+    """A project whose server is down and whose data dir is empty: every verb must say so."""
+    folder = tmp_path_factory.mktemp("down")
+    return write_config(folder, uri=f"http://127.0.0.1:{free_port()}",
+                        data_dir=str(folder / "data"), backup_dir=str(folder / "bk"))  # fmt: skip
+
+
+@given(argv=command_lines())
+@EXAMPLES
+def test_any_command_line_is_done_or_one_line(unreachable_config, monkeypatch, capsys, argv):
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-the-password")
+    code = main(["--config", str(unreachable_config), *argv])
+    err = capsys.readouterr().err.strip()
+    assert code in (0, 2, 3), err
+    if code:
+        assert len(err.splitlines()) == 1 and err.startswith("mlops: "), err

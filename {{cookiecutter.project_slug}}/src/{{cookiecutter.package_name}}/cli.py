@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from .errors import BadInput, GateRefused, MlopsError, is_disk_full
+from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
 from .settings import Settings, load_settings
 
 UNEXPECTED = 4
@@ -430,22 +430,22 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("mlops: aborted", err=True)
+        _say("aborted")
         return 130
     except click.ClickException as exc:
-        click.echo(f"mlops: {exc.format_message()} (see mlops --help)", err=True)
+        _say(f"{exc.format_message()} (see mlops --help)")
         return 2
     except MlopsError as exc:
-        click.echo(f"mlops: {exc}", err=True)
+        _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("mlops: interrupted", err=True)
+        _say("interrupted")
         return 130
     except OSError as exc:
         if not is_disk_full(exc):
             return _unexpected(exc)
         where = Path(exc.filename).parent if exc.filename else "a folder this command writes to"
-        click.echo(f"mlops: no space left in {where}: free space, then run this again", err=True)
+        _say(f"no space left in {where}: free space, then run this again")
         return BadInput.exit_code
     except Exception as exc:
         return _unexpected(exc)
@@ -454,10 +454,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unexpected(exc: Exception) -> int:
     path = _write_traceback()
-    click.echo(
-        f"mlops: unexpected error: {type(exc).__name__}: {exc} (traceback: {path})", err=True
-    )
+    _say(f"unexpected error: {type(exc).__name__}: {exc} (traceback: {path})")
     return UNEXPECTED
+
+
+def _say(message: str) -> None:
+    """The one line a failed command leaves on stderr."""
+    click.echo(f"mlops: {printable(message)}", err=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def printable(text: str) -> str:
+    """Control characters (a newline, an escape sequence a user pasted) shown escaped, so a
+    message that quotes user input stays one line and cannot repaint the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 DISK_FULL_MESSAGES = ("No space left on device", "database or disk is full", "Disk quota exceeded")
 
 
