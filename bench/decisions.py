@@ -108,7 +108,8 @@ class Workflow:
         self.m = {
             name: importlib.import_module(f"{package}.{name}")
             for name in (
-                "candidates", "challenger", "data", "metrics", "promotion", "server",
+                "candidate_search", "challenger", "data", "metrics", "process", "promotion",
+                "tracking_server",
                 "settings", "train", "tune",
             )
         }  # fmt: skip
@@ -137,7 +138,7 @@ class Workflow:
         if config != "holdout":
             yield
             return
-        patched = [self.m["tune"], self.m["candidates"]]
+        patched = [self.m["tune"], self.m["candidate_search"]]
         saved = [module.validation_metric for module in patched]
         for module in patched:
             module.validation_metric = lambda metric: metric
@@ -217,10 +218,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     workflow = Workflow(args.project.resolve())
-    server = workflow.m["server"]
+    server, process = workflow.m["tracking_server"], workflow.m["process"]
     root = Path(tempfile.mkdtemp(prefix="bench-decisions-"))
     paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=server.free_port())
+    options = server.ServerOptions(port=process.free_port())
     password, _ = server.prepare(paths, options)
     rows, started = [], time.monotonic()
     with server.LocalServer(paths, options, password).start() as running:

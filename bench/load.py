@@ -56,7 +56,7 @@ print(json.dumps({"times": times, "errors": errors}))
 
 def project(path: Path, module: str):
     sys.path.insert(0, str(path / "src"))
-    package = next(p.name for p in (path / "src").iterdir() if (p / "server.py").exists())
+    package = next(p.name for p in (path / "src").iterdir() if (p / "tracking_server.py").exists())
     return importlib.import_module(f"{package}.{module}")
 
 
@@ -104,13 +104,14 @@ def backend(path: Path, name: str):
 
 
 def run(path: Path, backend_name: str, counts: list[int], runs: int) -> dict[int, dict]:
-    server_mod, users = project(path, "server"), project(path, "users")
+    server_mod, users = project(path, "tracking_server"), project(path, "users")
     settings_mod = project(path, "settings")
     results = {}
     with backend(path, backend_name) as uri:
         root = Path(tempfile.mkdtemp(prefix="bench-load-"))
         paths = server_mod.ServerPaths(root / "data", root / "artifacts")
-        options = server_mod.ServerOptions(port=server_mod.free_port(), backend_store_uri=uri)
+        port = project(path, "process").free_port()
+        options = server_mod.ServerOptions(port=port, backend_store_uri=uri)
         password, _ = server_mod.prepare(paths, options)
         with server_mod.LocalServer(paths, options, password).start() as server:
             experiment = f"load-{uuid.uuid4().hex[:6]}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import statistics
 import sys
 import tempfile
@@ -77,15 +78,16 @@ def measure(server, users, samples: int) -> dict[str, float]:
 
 def run(project: Path, app: str, samples: int) -> dict[str, float]:
     sys.path.insert(0, str(project / "src"))
-    package = next(p.name for p in (project / "src").iterdir() if (p / "server.py").exists())
-    server_mod = importlib.import_module(f"{package}.server")
+    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
+    server_mod = importlib.import_module(f"{package}.tracking_server")
     guard = importlib.import_module(f"{package}.server_guard")
     users_mod = importlib.import_module(f"{package}.users")
     settings_mod = importlib.import_module(f"{package}.settings")
-    guard.APP_NAME = app  # what `server.command` passes to --app-name
+    guard.APP_NAME = app  # what `tracking_server.launch_command` passes to --app-name
     root = Path(tempfile.mkdtemp(prefix="bench-login-"))
     paths = server_mod.ServerPaths(root / "data", root / "artifacts")
-    options = server_mod.ServerOptions(port=server_mod.free_port())
+    port = importlib.import_module(f"{package}.process").free_port()
+    options = server_mod.ServerOptions(port=port)
     password, _ = server_mod.prepare(paths, options)
     with server_mod.LocalServer(paths, options, password).start() as server:
         settings = settings_mod.load_settings(project / "mlops.toml")

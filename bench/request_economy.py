@@ -36,11 +36,13 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 warnings.filterwarnings("ignore")  # MLflow's schema hints would bury the figures
 
 
+MODULES = ("data", "process", "provenance", "runs", "settings", "tracking_server", "train", "tune")
+
+
 def project_modules(project: Path) -> dict:
     """The baked package's modules, imported from the interpreter running this script."""
     package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
-    names = ["data", "provenance", "runs", "server", "settings", "train", "tune"]
-    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+    return {name: importlib.import_module(f"{package}.{name}") for name in MODULES}
 
 
 class Bench:
@@ -153,10 +155,10 @@ def main() -> None:
     args = parser.parse_args()
     modules = project_modules(args.project.resolve())
     bench = Bench(args.project.resolve(), modules, args.trials)
-    server = modules["server"]
+    server = modules["tracking_server"]
     root = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
     paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=server.free_port())
+    options = server.ServerOptions(port=modules["process"].free_port())
     password, _ = server.prepare(paths, options)
     rows = []
     with server.LocalServer(paths, options, password).start() as running:

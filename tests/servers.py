@@ -23,7 +23,8 @@ import signal, sys, threading
 from pathlib import Path
 
 import requests
-from {package}.server import LocalServer, ServerOptions, ServerPaths, free_port, prepare
+from {package}.process import free_port
+from {package}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
 
 paths = ServerPaths(Path(sys.argv[1]), Path(sys.argv[2]))
 options = ServerOptions(port=free_port())

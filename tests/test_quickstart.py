@@ -23,10 +23,12 @@ def test_the_demo_shows_the_whole_lifecycle(bakery, option_set):
     assert "registered version 1" in out and "version 1 is now champion" in out
     assert "registered version 2" in out and "champion stays: gate min_improvement failed" in out
     assert re.search(r"^\s*champion\s+1\s", out, re.M)
-    url = re.search(r"UI: (http://127\.0\.0\.1:(\d+))", out)
-    assert url, out
+    assert "UI:" not in out, "no link to a server the demo has stopped"
+    assert "mlops demo --keep-server" in out
+    port = re.search(r"tracking server at http://127\.0\.0\.1:(\d+)", out)
+    assert port, out
     password_file = project.path / ".mlops" / "demo" / "server" / "admin_password"
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     assert password_file.read_text(encoding="utf-8").strip() not in out
     with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", int(url.group(2)))) != 0, "the server was left up"
+        assert probe.connect_ex(("127.0.0.1", int(port.group(1)))) != 0, "the server was left up"

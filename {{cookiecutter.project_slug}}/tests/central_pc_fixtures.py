@@ -24,11 +24,12 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.server import LocalServer, ServerPaths, free_port, options_from_settings, prepare
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerPaths, options_from_settings, prepare
 from {{ cookiecutter.package_name }}.users import add_user
 
-from .conftest import PROJECT_ROOT, with_changes
+from .project import PROJECT_ROOT, with_changes
 
 PASSWORD = secrets.token_urlsafe(18)  # made per run, never a literal; 12+ characters
 MLOPS = str(Path(sys.executable).parent / "mlops")

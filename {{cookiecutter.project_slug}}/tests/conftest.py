@@ -12,17 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.server import LocalServer, ServerOptions, ServerPaths, free_port, prepare
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def with_changes(settings: Settings, **sections: dict) -> Settings:
-    """A copy of the settings with some keys of some sections replaced."""
-    for name, values in sections.items():
-        settings = settings.replace(name, **values)
-    return settings
+from .project import PROJECT_ROOT, with_changes
 
 
 @pytest.fixture(autouse=True)

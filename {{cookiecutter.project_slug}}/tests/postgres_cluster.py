@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 
 
 def _postgres_binary(name: str) -> str | None:

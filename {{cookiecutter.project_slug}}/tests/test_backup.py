@@ -183,7 +183,7 @@ def test_a_backup_killed_half_way_is_cleaned_up_by_the_next(team, tmp_path, monk
     data_dir.mkdir()
     with sqlite3.connect(data_dir / "mlflow.db") as db:  # big enough to copy for a while
         db.execute("create table filler (blob)")
-        db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * 100)
+        db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * 150)
     config = write_config(tmp_path / "config", data_dir=str(data_dir),
                           backup_dir=str(tmp_path / "bk"))  # fmt: skip
     child = subprocess.Popen([MLOPS, "--config", str(config), "server", "backup"],

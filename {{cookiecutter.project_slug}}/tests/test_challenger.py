@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validation_metric
 
 from .central_pc_fixtures import MLOPS, config_for, project_env
-from .conftest import with_changes
+from .project import with_changes
 from .registry_state import version_of
 
 

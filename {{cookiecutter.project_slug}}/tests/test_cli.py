@@ -12,10 +12,10 @@ from mlflow.server import get_app_client
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import PROJECT_ROOT, with_changes
+from .project import PROJECT_ROOT, with_changes
 
 VERBS = [
     "train", "tune", "upload-pending", "register-challenger", "promote", "rollback", "status",

@@ -14,9 +14,9 @@ from {{ cookiecutter.package_name }}.colab import (
     use_secrets,
 )
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 
 @pytest.mark.parametrize("missing", SECRETS)
@@ -50,8 +50,8 @@ def test_every_check_passes_for_the_admin(settings, as_admin):
     require_connection(settings, echo=lambda line: None)
 
 
-def test_an_unreachable_server_is_one_line(settings, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+def test_an_unreachable_server_is_one_line(settings):
+    settings = settings.replace("tracking", uri=f"http://127.0.0.1:{free_port()}")
     [line] = lines(settings)
     assert line.startswith("FAIL") and "no answer from" in line
     with pytest.raises(ServerUnavailable, match="server reachable"):

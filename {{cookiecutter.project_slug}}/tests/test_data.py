@@ -4,7 +4,7 @@ import pytest
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
 
-from .conftest import with_changes
+from .project import with_changes
 
 
 def test_the_split_is_seeded_so_the_holdout_digest_is_stable(project_settings):

@@ -7,7 +7,7 @@ import requests
 
 from {{ cookiecutter.package_name }} import doctor
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.users import add_user
 
 from .central_pc_fixtures import PASSWORD, config_for, new_user, on_server, unique

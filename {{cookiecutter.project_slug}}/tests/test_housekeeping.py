@@ -10,7 +10,7 @@ from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.model_files import fetch_verified
 from {{ cookiecutter.package_name }}.registry import CHALLENGER
-from {{ cookiecutter.package_name }}.server import ServerPaths
+from {{ cookiecutter.package_name }}.tracking_server import ServerPaths
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import client_as, config_for, one_line_error, server_of_its_own

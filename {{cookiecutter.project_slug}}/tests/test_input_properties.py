@@ -13,12 +13,12 @@ from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model import parse_overrides
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import fit_candidate
 
 from .central_pc_fixtures import write_config
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 TEXT = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
 KEYS = sorted(set(re.findall(r"(?m)^(\w+) = ", TEXT)))

@@ -1,11 +1,17 @@
 """The scan that keeps outputs, credentials and tunnel URLs out of committed notebooks."""
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from {{ cookiecutter.package_name }}.leaks import main, scan_notebook, scan_text
+
+from .project import PROJECT_ROOT
 
 # Built at run time, so no scanner (ours or GitHub's) ever sees a token-shaped literal here.
 FAKE = "x" * 36
@@ -17,11 +23,14 @@ LEAKS = {
     "user:pass@": (f"https://alice:{FAKE}@example.org/mlflow", "password in a URL"),
     "classic token": (f"header = 'ghp_{FAKE}'", "GitHub token"),
     "fine-grained token": (f"github_pat_{FAKE}_{FAKE}", "GitHub token"),
-    "password variable": (f"MLFLOW_TRACKING_PASSWORD = '{FAKE}'", "literal assigned"),
-    "token variable": ('GITHUB_TOKEN: str = "abc123"', "literal assigned"),
-    "environ item": ('os.environ["MLFLOW_TRACKING_PASSWORD"] = "p4ss"', "literal assigned"),
-    "keyword argument": ('login(user="me", password="letmein")', "literal assigned"),
 }
+HARDCODED = {  # ruff's S105-S107 find these; the project's ruff settings turn them on
+    "password variable": f"MLFLOW_TRACKING_PASSWORD = '{FAKE}'",
+    "token variable": 'GITHUB_TOKEN: str = "abc123"',
+    "environ item": 'os.environ["MLFLOW_TRACKING_PASSWORD"] = "p4ss"',
+    "keyword argument": 'login(user="me", password="letmein")',
+}
+RUFF = str(Path(sys.executable).with_name("ruff"))
 HARMLESS = [
     'token = userdata.get("GITHUB_TOKEN")',
     'PASSWORD = os.environ["MLFLOW_TRACKING_PASSWORD"]',
@@ -44,6 +53,27 @@ def test_each_leak_is_found_in_a_cell(text, kind):
 @pytest.mark.parametrize("text", HARMLESS)
 def test_code_that_reads_secrets_is_not_a_leak(text):
     assert scan_text(text, "cell") == []
+
+
+def hardcoded_credentials_ruff_finds(tmp_path, text: str) -> list[str]:
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(new_notebook(cells=[new_code_cell(text)])), encoding="utf-8")
+    result = subprocess.run(
+        [RUFF, "check", "--no-cache", "--output-format", "concise", "--config",
+         str(PROJECT_ROOT / "pyproject.toml"), str(path)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    return re.findall(r"\b(S10[5-7])\b", result.stdout)
+
+
+@pytest.mark.parametrize("text", HARDCODED.values(), ids=HARDCODED)
+def test_a_credential_written_in_a_cell_fails_the_projects_ruff(tmp_path, text):
+    assert hardcoded_credentials_ruff_finds(tmp_path, text)
+
+
+@pytest.mark.parametrize("text", HARMLESS[:4])
+def test_code_that_reads_secrets_passes_the_projects_ruff(tmp_path, text):
+    assert hardcoded_credentials_ruff_finds(tmp_path, text) == []
 
 
 def test_outputs_and_execution_counts_are_found():

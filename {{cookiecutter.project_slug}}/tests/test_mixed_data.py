@@ -8,9 +8,9 @@ import pytest
 from mlflow.types import DataType
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.model_server import ModelServer, champion, predict, verified_copy
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.serve import ModelServer, champion, predict, verified_copy
-from {{ cookiecutter.package_name }}.server import free_port
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.tune import tune
 

@@ -17,10 +17,10 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model_files import TRUSTED_TYPES, digest
+from {{ cookiecutter.package_name }}.model_server import champion, verified_copy
 from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.rollback import rollback
-from {{ cookiecutter.package_name }}.serve import champion, verified_copy
 from {{ cookiecutter.package_name }}.status import status
 from {{ cookiecutter.package_name }}.tag_keys import CANDIDATE_TAG, HAS_MODEL_TAG, MODEL_FILES_DIGEST_TAG
 from {{ cookiecutter.package_name }}.train import train

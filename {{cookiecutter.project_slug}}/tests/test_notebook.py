@@ -12,7 +12,7 @@ from nbformat.v4 import new_code_cell
 from {{ cookiecutter.package_name }}.leaks import scan_notebook
 from {{ cookiecutter.package_name }}.tag_keys import HAS_MODEL_TAG
 
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "train_on_colab.ipynb"
 TRIALS = 3

@@ -10,14 +10,14 @@ from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.pending import folders, load, upload_all
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.tag_keys import ATTEMPT_TAG, CANDIDATE_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.tune import tune
 
-from .conftest import PROJECT_ROOT
 from .http_proxy import Proxy
 from .mixed_data import mixed_settings
+from .project import PROJECT_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +34,11 @@ def dead_server(monkeypatch) -> str:
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     return url
+
+
+def offline(settings, url: str):
+    """The test's settings aimed at a dead server or a failing tunnel."""
+    return settings.replace("tracking", uri=url)
 
 
 def runs_of(settings, url):
@@ -58,7 +63,7 @@ def assert_complete_candidate(run, settings) -> None:
 
 def test_a_dead_server_keeps_the_run_until_upload(settings, as_admin, dead_server, monkeypatch):
     with pytest.raises(ServerUnavailable) as error:
-        train(settings, {}, run_name="offline")
+        train(offline(settings, dead_server), {}, run_name="offline")
     message = str(error.value)
     assert "cannot reach the tracking server" in message and "mlops upload-pending" in message
     [folder] = folders(settings)
@@ -67,7 +72,6 @@ def test_a_dead_server_keeps_the_run_until_upload(settings, as_admin, dead_serve
     assert saved.run_name == "offline" and saved.tags[HAS_MODEL_TAG] == "true"
     assert runs_of(settings, as_admin.url) == []
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
     [uploaded] = upload_all(settings)
     assert not folder.exists() and folders(settings) == []
     [run] = runs_of(settings, as_admin.url)
@@ -82,14 +86,14 @@ def test_a_run_cut_off_midway_is_failed_and_uploaded_again(settings, as_admin, m
     artifacts_down = lambda method, path, number: "mlflow-artifacts" in path  # noqa: E731
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")  # a stall ends in seconds, not 30
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    with Proxy(as_admin.url, fail=artifacts_down, how=how) as tunnel:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
-        with pytest.raises(ServerUnavailable):
-            train(settings, {})
+    with (
+        Proxy(as_admin.url, fail=artifacts_down, how=how) as tunnel,
+        pytest.raises(ServerUnavailable),
+    ):
+        train(offline(settings, tunnel.url), {})
     [failed] = runs_of(settings, as_admin.url)
     assert failed.info.status == "FAILED"
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
     [uploaded] = upload_all(settings)
     runs = {run.info.run_id: run for run in runs_of(settings, as_admin.url)}
     assert set(runs) == {failed.info.run_id, uploaded.run_id}
@@ -110,15 +114,15 @@ def gone_once_a_run_exists():
     return rule
 
 
-def test_a_run_left_running_is_closed_by_the_upload(settings, as_admin, monkeypatch):
-    with Proxy(as_admin.url, fail=gone_once_a_run_exists()) as tunnel:
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", tunnel.url)
-        with pytest.raises(ServerUnavailable):
-            train(settings, {})
+def test_a_run_left_running_is_closed_by_the_upload(settings, as_admin):
+    with (
+        Proxy(as_admin.url, fail=gone_once_a_run_exists()) as tunnel,
+        pytest.raises(ServerUnavailable),
+    ):
+        train(offline(settings, tunnel.url), {})
     [orphan] = runs_of(settings, as_admin.url)
     assert orphan.info.status == "RUNNING"
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
     [uploaded] = upload_all(settings)
     client = MlflowClient(as_admin.url)
     assert client.get_run(orphan.info.run_id).info.status == "FAILED"
@@ -127,11 +131,10 @@ def test_a_run_left_running_is_closed_by_the_upload(settings, as_admin, monkeypa
 
 def test_a_tune_without_server_keeps_its_best(settings, as_admin, dead_server, monkeypatch):
     with pytest.raises(ServerUnavailable, match="upload-pending"):
-        tune(settings, trials=3, progress=False)
+        tune(offline(settings, dead_server), trials=3, progress=False)
     [folder] = folders(settings)
     assert load(folder).tags["mlops.kind"] == "trial"
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
     upload_all(settings)
     [run] = runs_of(settings, as_admin.url)
     assert_complete_candidate(run, settings)
@@ -168,11 +171,10 @@ def test_a_mixed_csv_run_survives_the_round_trip_to_disk(
 ):
     mixed = mixed_settings(settings, tmp_path)
     with pytest.raises(ServerUnavailable):
-        train(mixed, {})
+        train(offline(mixed, dead_server), {})
     [folder] = folders(mixed)
     saved = load(folder)
     pd.testing.assert_frame_equal(saved.split.x_test, load_split(mixed).x_test)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", as_admin.url)
     [uploaded] = upload_all(mixed)
     [run] = runs_of(mixed, as_admin.url)
     assert run.info.run_id == uploaded.run_id

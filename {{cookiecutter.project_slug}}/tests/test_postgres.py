@@ -14,19 +14,14 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.server import (
-    LocalServer,
-    ServerPaths,
-    free_port,
-    options_from_settings,
-    prepare,
-)
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
+from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerPaths, options_from_settings, prepare
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import client_as, config_for, new_user, on_server, one_line_error, unique
-from .conftest import PROJECT_ROOT, with_changes
 from .postgres_cluster import AVAILABLE
+from .project import PROJECT_ROOT, with_changes
 
 pytestmark = [
     pytest.mark.central_pc,

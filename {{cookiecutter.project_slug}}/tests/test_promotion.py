@@ -9,8 +9,8 @@ from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import with_changes
 from .http_proxy import Proxy, alias_moves
+from .project import with_changes
 from .registry_state import aliased
 
 

@@ -18,13 +18,13 @@ import requests
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model_files import fetch_verified
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.registry import CHALLENGER
-from {{ cookiecutter.package_name }}.server import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import server_of_its_own, unique
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 pytestmark = pytest.mark.central_pc
 

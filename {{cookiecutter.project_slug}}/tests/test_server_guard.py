@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
 from {{ cookiecutter.package_name }} import server_guard, tracking
-from {{ cookiecutter.package_name }}.server import LocalServer, ServerOptions, ServerPaths, free_port, prepare
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.server_guard import (
     Backoff,
     Gatekeeper,
@@ -28,9 +28,10 @@ from {{ cookiecutter.package_name }}.server_guard import (
     client_address,
     is_team_path,
 )
+from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
 
 from .central_pc_fixtures import PASSWORD, new_user, on_server, unique
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
 
@@ -326,7 +327,7 @@ def test_failed_logins_back_off_per_address_without_locking_out_others(settings,
     blocked = requests.get(url, auth=(name, password), headers=attacker, timeout=30)
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
     elsewhere = requests.get(
-        url, auth=(name, password), headers={"X-Forwarded-For": "198.51.100.2"}
+        url, auth=(name, password), headers={"X-Forwarded-For": "198.51.100.2"}, timeout=30
     )
     assert elsewhere.status_code == 200
     assert (

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -5,7 +6,7 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.settings import find_config, load_settings
 
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -35,6 +36,19 @@ def test_environment_overrides_the_file_and_the_flag_overrides_both(tmp_path, mo
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     assert load_settings(path).tracking_uri == "http://127.0.0.1:5999"
     assert load_settings(path, "http://127.0.0.1:6000").tracking_uri == "http://127.0.0.1:6000"
+
+
+def test_the_uri_is_resolved_once_and_a_replaced_one_is_used(tmp_path, monkeypatch):
+    """The variable is read when the settings are loaded, never behind a copy's back, and
+    loading writes nothing into the environment."""
+    path = write(tmp_path, valid_text())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    settings = load_settings(path, "http://127.0.0.1:6000")
+    aimed = settings.replace("tracking", uri="http://127.0.0.1:6001")
+    assert aimed.tracking_uri == "http://127.0.0.1:6001"
+    assert os.environ["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5999"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5998")
+    assert settings.tracking_uri == "http://127.0.0.1:6000"
 
 
 def test_find_config_walks_up_and_honours_the_variable(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "scripts" / "setup-runner.sh"
 LABEL = "{{ cookiecutter.runner_label }}"

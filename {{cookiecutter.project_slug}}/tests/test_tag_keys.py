@@ -6,7 +6,7 @@ import re
 
 from {{ cookiecutter.package_name }} import tag_keys
 
-from .conftest import PROJECT_ROOT
+from .project import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "src" / "{{ cookiecutter.package_name }}"
 DOCS = PROJECT_ROOT / "docs" / "data-and-decisions.md"

@@ -10,7 +10,7 @@ from sklearn.model_selection import ParameterSampler
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.runs import Candidate
+from {{ cookiecutter.package_name }}.runs import FittedCandidate
 from {{ cookiecutter.package_name }}.tag_keys import (
     CANDIDATE_TAG,
     HAS_MODEL_TAG,
@@ -28,7 +28,7 @@ from {{ cookiecutter.package_name }}.tune import (
 )
 from {{ cookiecutter.package_name }}.validation import spread_metric, validation_metric
 
-from .conftest import PROJECT_ROOT, with_changes
+from .project import PROJECT_ROOT, with_changes
 
 PICKABLE = "tags.`mlops.candidate` = 'true' AND tags.`mlops.has_model` = 'true'"
 
@@ -82,8 +82,8 @@ def test_the_best_trial_is_chosen_by_validation_never_by_the_holdout(project_set
     primary = project_settings.metric.primary
     ranked_by = validation_metric(primary)
     good, bad = (0.9, 0.5) if project_settings.metric.greater_is_better else (0.5, 0.9)
-    lucky_on_holdout = Trial(1, {}, Candidate(None, {}, {ranked_by: bad, primary: good}))
-    validated = Trial(2, {}, Candidate(None, {}, {ranked_by: good, primary: bad}))
+    lucky_on_holdout = Trial(1, {}, FittedCandidate(None, {}, {ranked_by: bad, primary: good}))
+    validated = Trial(2, {}, FittedCandidate(None, {}, {ranked_by: good, primary: bad}))
     assert pick_best([lucky_on_holdout, validated], project_settings) is validated
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.tunnel import (
-    Plan,
+    TunnelPlan,
     cloudflared_command,
     host_allowed,
     open_cloudflared,
@@ -28,7 +28,7 @@ from {{ cookiecutter.package_name }}.tunnel import (
 )
 
 from .central_pc_fixtures import one_line_error, write_config
-from .conftest import with_changes
+from .project import with_changes
 
 FAKE_TOKEN = secrets.token_hex(8)  # never a real ngrok token in the repository
 pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
@@ -86,7 +86,7 @@ def test_ngrok_needs_the_static_domain(tunnel_settings, monkeypatch):
 def test_ngrok_publishes_the_local_server_on_the_domain(tunnel_settings, monkeypatch):
     monkeypatch.setenv("NGROK_AUTHTOKEN", FAKE_TOKEN)
     chosen = plan(tunnel_settings("ngrok", domain=f"https://{DOMAIN}/", port=5123))
-    assert chosen == Plan("ngrok", "http://127.0.0.1:5123", DOMAIN)
+    assert chosen == TunnelPlan("ngrok", "http://127.0.0.1:5123", DOMAIN)
     assert chosen.public_url == f"https://{DOMAIN}"
 
 
@@ -123,7 +123,7 @@ def test_a_missing_cloudflared_is_one_line(tunnel_settings, monkeypatch, tmp_pat
 )
 def test_without_pyngrok_ngrok_says_how_to_install_it():
     with pytest.raises(BadInput, match="uv sync --extra server"):
-        open_ngrok(Plan("ngrok", "http://127.0.0.1:5000", DOMAIN))
+        open_ngrok(TunnelPlan("ngrok", "http://127.0.0.1:5000", DOMAIN))
 
 
 # --- the command ------------------------------------------------------------------------------

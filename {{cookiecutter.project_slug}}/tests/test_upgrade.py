@@ -13,7 +13,7 @@ from mlflow.store.db.utils import _get_alembic_config, _verify_schema, create_sq
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.server import known_revisions, schema_problem
+from {{ cookiecutter.package_name }}.tracking_server import known_revisions, schema_problem
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.upgrade import counts
 

@@ -24,8 +24,8 @@ import requests
 
 from .errors import BadInput, is_disk_full
 from .lock import DataDirLock
-from .server import ServerPaths, admin_url, refuse_if_databases_open
 from .settings import Settings
+from .tracking_server import ServerPaths, admin_url, refuse_if_databases_open
 
 DATABASES = ("mlflow.db", "auth.db")
 MANIFEST = "manifest.json"
@@ -161,7 +161,7 @@ def restore(settings: Settings, source: Path, data_dir: Path | None = None) -> s
         check_database(source / name)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.data_dir, 0o700)
-    with DataDirLock(paths.data_dir, "restore"):
+    with DataDirLock(paths.data_dir):
         refuse_if_databases_open(paths)  # an orphaned server holds them without the lock
         kept = swap_in(source, paths.data_dir, names)
     note = f"; the replaced DBs are kept as *{kept}" if kept else ""

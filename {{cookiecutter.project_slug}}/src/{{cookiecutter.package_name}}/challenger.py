@@ -17,7 +17,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from . import tracking
-from .candidates import CandidateFilter, best_candidate, ranking_metric
+from .candidate_search import CandidateFilter, best_candidate, ranking_metric
 from .errors import BadInput, GateRefused
 from .gates import min_value_check
 from .model_files import fetch
@@ -153,13 +153,15 @@ def register_challenger(
         _check_min_value(settings, metric, min_value)
         existing = _existing_version(client, name, run.info.run_id)
         if dry_run:
-            version = existing.version if existing else None
-            decision = Registration(run, metric, version, False, True)
+            decision = Registration(
+                run, metric, existing.version if existing else None, False, True
+            )
             write_step_summary(decision.markdown(settings))
             return decision
-        version, created = existing, False
-        if version is None:
-            version, created = _register(client, name, run, settings, metric)
+        created = False
+        if existing is None:
+            existing, created = _register(client, name, run, settings, metric)
+        version = existing
         move_alias(client, name, CHALLENGER, version)
     registration = Registration(run, metric, version.version, created, False)
     write_step_summary(registration.markdown(settings))

@@ -154,7 +154,7 @@ def register_challenger(
     min_value: float | None,
 ) -> None:
     """Register the best finished training run as the 'challenger'."""
-    from .candidates import CandidateFilter
+    from .candidate_search import CandidateFilter
     from .challenger import register_challenger as register
 
     registration = register(
@@ -204,13 +204,14 @@ def rollback(ctx: Context, dry_run: bool) -> None:
 @pass_context
 def demo(ctx: Context, keep_server: bool) -> None:
     """Run the whole lifecycle on a local throw-away server (sqlite, basic-auth, 127.0.0.1)."""
+    from .demo import CLOSING_WORDS, keep_serving
     from .demo import demo as run_demo
-    from .demo import wait_for_interrupt
 
     result = run_demo(ctx.settings, keep_server=keep_server, echo=click.echo)
     if keep_server:
-        click.echo(f"The server keeps running at {result.url}; stop it with Ctrl-C.")
-        wait_for_interrupt(result.server)
+        keep_serving(result, click.echo)
+    else:
+        click.echo(CLOSING_WORDS)
 
 
 # --- the central PC ------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def server_start(
     On first start the admin password comes from $MLFLOW_AUTH_ADMIN_PASSWORD, or is generated,
     shown once on a terminal and stored (0600) in the data dir.
     """
-    from .server import serve_forever
+    from .tracking_server import serve_forever
 
     serve_forever(
         ctx.settings, host, port, data_dir, artifacts_dir, click.echo, sys.stdout.isatty()
@@ -399,7 +400,7 @@ def serve(ctx: Context, port: int) -> None:
 
     Runs until Ctrl-C. The alias is read at start: restart it after a promotion.
     """
-    from .serve import run
+    from .model_server import run
 
     run(ctx.settings, port, click.echo)
 
@@ -425,6 +426,9 @@ def _write_traceback() -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mlops` console script; returns the exit code."""
     _quiet_libraries()
+    if any("\0" in arg for arg in argv or ()):  # no shell passes one; a caller in Python can
+        _say("an argument contains a NUL character (see mlops --help)")
+        return BadInput.exit_code
     try:
         result = cli.main(args=argv, prog_name="mlops", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import requests
 
 from . import doctor
-from .doctor import Probe, Verdict
+from .doctor import CheckResult, Probe
 from .errors import BadInput, ServerUnavailable
 from .settings import Settings, load_settings
 
@@ -22,7 +22,7 @@ SECRETS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_P
 WRITERS = {"EDIT", "MANAGE"}
 
 
-def read_secret(name: str) -> str:
+def colab_secret(name: str) -> str:
     """The value from Colab Secrets on Colab, else from the environment ('' when missing)."""
     try:
         from google.colab import userdata
@@ -42,7 +42,7 @@ def read_secret(name: str) -> str:
 def use_secrets(names: tuple[str, ...] = SECRETS) -> None:
     """Put each secret where MLflow reads it; `BadInput` names the first one missing."""
     for name in names:
-        value = read_secret(name)
+        value = colab_secret(name)
         if not value:
             raise BadInput(
                 f"missing secret {name}: add it in Colab's Secrets panel (the key icon on the "
@@ -60,20 +60,20 @@ def notebook_settings(experiment: str | None = None) -> Settings:
     return settings.replace("tracking", experiment=experiment)
 
 
-def check_connection(settings: Settings) -> list[Verdict]:
+def check_connection(settings: Settings) -> list[CheckResult]:
     """Reachable, authenticated, allowed to log in the experiment: stops at the first failure."""
     probe = Probe(
         settings.tracking_uri,
         os.environ.get("MLFLOW_TRACKING_USERNAME"),
         os.environ.get("MLFLOW_TRACKING_PASSWORD"),
     )
-    checks: list[Callable[[], Verdict]] = [
+    checks: list[Callable[[], CheckResult]] = [
         lambda: doctor.reachable(probe),
         lambda: doctor.health(probe),
         lambda: doctor.credentials(probe),
         lambda: may_log(probe, settings.tracking.experiment),
     ]
-    verdicts: list[Verdict] = []
+    verdicts: list[CheckResult] = []
     for check in checks:
         try:
             verdicts.append(check())
@@ -85,7 +85,7 @@ def check_connection(settings: Settings) -> list[Verdict]:
     return verdicts
 
 
-def may_log(probe: Probe, experiment: str) -> Verdict:
+def may_log(probe: Probe, experiment: str) -> CheckResult:
     """Reading an experiment is not enough to log runs in it: EDIT or MANAGE is (or admin)."""
     check, fix = "may log runs", "ask the admin: mlops server add-user NAME --role member"
     found = probe.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=experiment)

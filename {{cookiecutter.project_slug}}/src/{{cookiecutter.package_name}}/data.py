@@ -48,7 +48,7 @@ class Split:
             (self.x_train, self.y_train) if part == "train" else (self.x_test, self.y_test)
         )
         frame = features.assign(**{self.target: target})
-        return mlflow.data.from_pandas(
+        return mlflow.data.from_pandas(  # type: ignore[attr-defined]  # mlflow.data's lazy names
             frame, targets=self.target, name=f"{self.name}-{part}", source=self.source
         )
 

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import tracking
-from .candidates import CandidateFilter
+from .candidate_search import CandidateFilter
 from .challenger import register_challenger
 from .errors import BadInput
+from .process import free_port, hold_in_foreground
 from .promotion import promote
-from .server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, free_port, prepare
 from .settings import Settings
 from .status import status
+from .tracking_server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, prepare
 from .train import train
 from .validation import scores_line
 
@@ -26,7 +27,7 @@ DEMO_DIR = ".mlops/demo"
 
 
 @dataclass(frozen=True)
-class Plan:
+class DemoPlan:
     """Parameter values that give distinct candidates, the best one last (so that the worse
     model trained afterwards is the only run newer than the challenger), and a worse model."""
 
@@ -36,8 +37,8 @@ class Plan:
 
 
 PLANS = {
-    "LogisticRegression": Plan("C", (5.0, 0.05, 0.5), 0.002),
-    "Ridge": Plan("alpha", (0.3, 3.0, 30.0), 300.0),
+    "LogisticRegression": DemoPlan("C", (5.0, 0.05, 0.5), 0.002),
+    "Ridge": DemoPlan("alpha", (0.3, 3.0, 30.0), 300.0),
 }
 
 
@@ -50,7 +51,7 @@ class DemoResult:
     server: LocalServer
 
 
-def plan_for(settings: Settings) -> Plan:
+def plan_for(settings: Settings) -> DemoPlan:
     estimator = settings.model.estimator.rsplit(".", 1)[-1]
     if estimator not in PLANS:
         raise BadInput(f"mlops demo knows {', '.join(PLANS)}; [model] estimator is {estimator}")
@@ -74,7 +75,6 @@ def demo(
     server = start_server(settings)
     local = settings.replace("tracking", uri=server.url)
     credentials = {
-        "MLFLOW_TRACKING_URI": server.url,
         "MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME,
         "MLFLOW_TRACKING_PASSWORD": server.admin_password,
     }
@@ -87,7 +87,7 @@ def demo(
     return result
 
 
-def _lifecycle(settings: Settings, plan: Plan, server: LocalServer, echo) -> DemoResult:
+def _lifecycle(settings: Settings, plan: DemoPlan, server: LocalServer, echo) -> DemoResult:
     primary = settings.metric.primary
     echo(f"\n1. Training {len(plan.candidates)} candidates ({plan.param} = {plan.candidates})")
     for value in plan.candidates:
@@ -107,7 +107,6 @@ def _lifecycle(settings: Settings, plan: Plan, server: LocalServer, echo) -> Dem
     echo(_indent(second.text()) + "\n   " + second.outcome)
     echo("\n6. status\n" + _indent(status(settings).text))
     password_file = server.paths.admin_password_file
-    echo(f"\nUI: {server.url}  (login: {ADMIN_USERNAME}, password in {password_file})")
     return DemoResult(server.url, str(password_file), first.outcome, second.outcome, server)
 
 
@@ -115,12 +114,14 @@ def _indent(text: str) -> str:
     return "\n".join("   " + line for line in text.splitlines())
 
 
-def wait_for_interrupt(server: LocalServer) -> None:
-    """Keep the demo server in the foreground until Ctrl-C, then stop it."""
-    try:
-        if server.process is not None:
-            server.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+def keep_serving(result: DemoResult, echo: Callable[[str], None] = print) -> None:
+    """`--keep-server`: the UI stays up until Ctrl-C or SIGTERM, which stop the server too."""
+    echo(f"\nUI: {result.url}  (login: {ADMIN_USERNAME}, password in {result.password_file})")
+    echo("The demo server keeps running; Ctrl-C stops it.")
+    hold_in_foreground(result.server.running, result.server.stop, "the demo server", echo)
+
+
+CLOSING_WORDS = (
+    f"\nThe demo server is stopped (its runs stay in {DEMO_DIR}). To browse them in the UI, "
+    "run `mlops demo --keep-server`."
+)

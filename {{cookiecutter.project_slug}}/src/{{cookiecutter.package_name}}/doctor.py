@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import requests
 
 from .errors import BadInput, ServerUnavailable
-from .server import ServerPaths, host_of
 from .settings import Settings
+from .tracking_server import ServerPaths, host_of
 from .tunnel import host_allowed
 
 TIMEOUT_S = 10
@@ -26,7 +26,7 @@ CONFIG, SERVER = BadInput.exit_code, ServerUnavailable.exit_code
 
 
 @dataclass(frozen=True)
-class Verdict:
+class CheckResult:
     check: str
     status: str
     detail: str
@@ -38,19 +38,19 @@ class Verdict:
         return f"{text}  -> {self.fix}" if self.fix else text
 
 
-def passed(check: str, detail: str) -> Verdict:
-    return Verdict(check, OK, detail)
+def passed(check: str, detail: str) -> CheckResult:
+    return CheckResult(check, OK, detail)
 
 
-def failed(check: str, detail: str, fix: str, code: int = SERVER) -> Verdict:
-    return Verdict(check, FAIL, detail, fix, code)
+def failed(check: str, detail: str, fix: str, code: int = SERVER) -> CheckResult:
+    return CheckResult(check, FAIL, detail, fix, code)
 
 
-def skipped(check: str, detail: str) -> Verdict:
-    return Verdict(check, SKIP, detail)
+def skipped(check: str, detail: str) -> CheckResult:
+    return CheckResult(check, SKIP, detail)
 
 
-def worst(verdicts: list[Verdict]) -> int:
+def worst(verdicts: list[CheckResult]) -> int:
     return max((v.code for v in verdicts if v.status == FAIL), default=0)
 
 
@@ -68,7 +68,7 @@ class Probe:
         return requests.get(url, params=params or None, auth=auth, timeout=TIMEOUT_S)
 
 
-def diagnose(settings: Settings) -> Iterator[Verdict]:
+def diagnose(settings: Settings) -> Iterator[CheckResult]:
     """Each check in order; the server checks stop at the first that fails."""
     probe = Probe(
         settings.tracking_uri,
@@ -91,7 +91,7 @@ def diagnose(settings: Settings) -> Iterator[Verdict]:
     yield from disk_space(settings)
 
 
-def data_check(settings: Settings) -> Verdict:
+def data_check(settings: Settings) -> CheckResult:
     """The data `train` and `promote` read, with the same checks they make first."""
     from .data import load_split
     from .features import column_roles
@@ -109,7 +109,7 @@ def data_check(settings: Settings) -> Verdict:
     )
 
 
-def _safely(check, probe: Probe, *args) -> Verdict:
+def _safely(check, probe: Probe, *args) -> CheckResult:
     """A server that stops answering halfway is a failed check, not a crash."""
     try:
         return check(probe, *args)
@@ -118,7 +118,7 @@ def _safely(check, probe: Probe, *args) -> Verdict:
         return failed(name, f"no usable answer ({type(exc).__name__})", "see the server log")
 
 
-def reachable(probe: Probe) -> Verdict:
+def reachable(probe: Probe) -> CheckResult:
     try:
         probe.get("/health")
     except requests.RequestException as exc:
@@ -129,7 +129,7 @@ def reachable(probe: Probe) -> Verdict:
     return passed("server reachable", probe.uri)
 
 
-def health(probe: Probe) -> Verdict:
+def health(probe: Probe) -> CheckResult:
     status = probe.get("/health").status_code
     if status != 200:
         return failed(
@@ -138,7 +138,7 @@ def health(probe: Probe) -> Verdict:
     return passed("/health", "200")
 
 
-def credentials(probe: Probe) -> Verdict:
+def credentials(probe: Probe) -> CheckResult:
     if not (probe.username and probe.password):
         return failed(
             "credentials", "MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD are not set",
@@ -171,7 +171,7 @@ def _permission(probe: Probe, resource_type: str, resource_id: str) -> str:
     return response.json().get("permission", "") if response.status_code == 200 else ""
 
 
-def _denied(check: str, what: str, role: str) -> Verdict:
+def _denied(check: str, what: str, role: str) -> CheckResult:
     return failed(
         check, f"no permission on {what} (403)",
         f"ask the admin: mlops server add-user NAME --role {role} (or grant it in the UI)",
@@ -193,7 +193,7 @@ def _resource(
     return response.json(), None
 
 
-def experiment_permission(probe: Probe, name: str) -> Verdict:
+def experiment_permission(probe: Probe, name: str) -> CheckResult:
     check = "experiment permission"
     body, failure = _resource(
         probe, check, "/api/2.0/mlflow/experiments/get-by-name", f"experiment {name!r}",
@@ -205,7 +205,7 @@ def experiment_permission(probe: Probe, name: str) -> Verdict:
     return passed(check, f"{level} on {name!r}")
 
 
-def model_permission(probe: Probe, name: str) -> Verdict:
+def model_permission(probe: Probe, name: str) -> CheckResult:
     check = "model permission"
     _body, failure = _resource(
         probe, check, "/api/2.0/mlflow/registered-models/get", f"registered model {name!r}",
@@ -217,7 +217,7 @@ def model_permission(probe: Probe, name: str) -> Verdict:
     return passed(check, f"{level} on {name!r}")
 
 
-def tunnel_checks(settings: Settings, probe: Probe) -> Iterator[Verdict]:
+def tunnel_checks(settings: Settings, probe: Probe) -> Iterator[CheckResult]:
     domain = host_of(settings.tunnel.domain)
     if settings.tunnel.provider == "none" or not domain:
         reason = "provider = none" if settings.tunnel.provider == "none" else "no domain set"
@@ -228,7 +228,8 @@ def tunnel_checks(settings: Settings, probe: Probe) -> Iterator[Verdict]:
     yield allowed_host(probe.uri, domain)
 
 
-def tunnel_answers(public_url: str) -> Verdict:
+def tunnel_answers(public_url: str) -> CheckResult:
+    status: int | str
     try:
         status = requests.get(f"{public_url}/health", timeout=TIMEOUT_S).status_code
     except requests.RequestException as exc:
@@ -241,7 +242,7 @@ def tunnel_answers(public_url: str) -> Verdict:
     return passed("tunnel", f"{public_url} answers")
 
 
-def allowed_host(uri: str, domain: str) -> Verdict:
+def allowed_host(uri: str, domain: str) -> CheckResult:
     try:
         allowed = host_allowed(uri, domain)
     except ServerUnavailable as exc:
@@ -254,7 +255,7 @@ def allowed_host(uri: str, domain: str) -> Verdict:
     return passed("allowed hosts", f"{domain!r} accepted")
 
 
-def disk_space(settings: Settings) -> Iterator[Verdict]:
+def disk_space(settings: Settings) -> Iterator[CheckResult]:
     paths = ServerPaths.from_settings(settings)
     for label, folder in (("data dir", paths.data_dir), ("artifacts dir", paths.artifacts_dir)):
         check = f"disk space ({label})"
@@ -269,5 +270,5 @@ def disk_space(settings: Settings) -> Iterator[Verdict]:
             yield passed(check, detail)
 
 
-def config_failure(message: str) -> Verdict:
+def config_failure(message: str) -> CheckResult:
     return failed("config", message, "fix mlops.toml (mlops --help for the settings)", CONFIG)

@@ -20,8 +20,8 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 from .errors import BadInput
-from .server import ServerPaths, backend_store_uri, options_from_settings
 from .settings import Settings
+from .tracking_server import ServerPaths, backend_store_uri, options_from_settings
 from .users import admin, session
 
 
@@ -51,7 +51,7 @@ def find_leftovers(client: MlflowClient, artifacts: Path, older_than_days: float
         found.runs.append((run.info.experiment_id, run.info.run_id))
         found.bytes += folder_bytes(artifacts / run.info.experiment_id / run.info.run_id)
     versions = client.search_model_versions()
-    registered = {v.source.removeprefix("models:/") for v in versions}
+    registered = {str(v.source).removeprefix("models:/") for v in versions}
     registered |= {v.model_id for v in versions if v.model_id}
     for model in client.search_logged_models(experiment_ids=experiments):
         if model.model_id in registered or model.creation_timestamp > cutoff_ms:

@@ -10,38 +10,48 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from .errors import BadInput
 
 LOCK_FILE = "server.lock"
 
 
-class DataDirLock:
-    """`with DataDirLock(data_dir, "restore"):`, or `acquire()` / `release()` around a server."""
+def in_use(data_dir: Path) -> BadInput:
+    return BadInput(
+        f"{data_dir} is in use by another server or restore: use the server already running "
+        "there, or stop it first"
+    )
 
-    def __init__(self, data_dir: Path, purpose: str = "a server"):
-        self.path = Path(data_dir) / LOCK_FILE
-        self.purpose = purpose
-        self._fd: int | None = None
+
+class DataDirLock:
+    """`with DataDirLock(data_dir):`, or `acquire()` / `release()` around a server.
+
+    An OS lock (flock, or msvcrt on Windows, through `filelock`), never a lock file that only
+    exists: the kernel releases it when the holder dies, however it dies.
+    """
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self._lock = FileLock(
+            self.data_dir / LOCK_FILE,
+            timeout=0,
+            mode=0o600,
+            thread_local=False,
+            fallback_to_soft=False,
+            preserve_lock_file=True,  # deleting it could let two in
+        )
 
     def acquire(self) -> DataDirLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            _lock(fd)
-        except OSError:
-            os.close(fd)
-            raise BadInput(
-                f"{self.path.parent} is in use by another server or restore (stop it first)"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {self.purpose}\n".encode())
-        self._fd = fd
+            self._lock.acquire()
+        except Timeout:
+            raise in_use(self.data_dir) from None
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
-            _unlock(self._fd)
-            os.close(self._fd)
-            self._fd = None
+        if self._lock.is_locked:
+            self._lock.release()
 
     def __enter__(self) -> DataDirLock:
         return self.acquire()
@@ -55,7 +65,7 @@ def is_locked(data_dir: Path) -> bool:
     if not (Path(data_dir) / LOCK_FILE).exists():
         return False
     try:
-        DataDirLock(data_dir, "probe").acquire().release()
+        DataDirLock(data_dir).acquire().release()
     except BadInput:
         return True
     return False
@@ -79,24 +89,3 @@ def processes_using(files: list[Path]) -> list[int]:
         except OSError:  # gone meanwhile, or another user's
             continue
     return sorted(found)
-
-
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _lock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)

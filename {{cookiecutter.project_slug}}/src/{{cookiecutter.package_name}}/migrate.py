@@ -19,8 +19,8 @@ from sqlalchemy import MetaData, func, insert, select, text
 
 from .errors import BadInput
 from .lock import DataDirLock
-from .server import ServerPaths, refuse_if_databases_open, schema_problem
 from .settings import Settings
+from .tracking_server import ServerPaths, refuse_if_databases_open, schema_problem
 
 BATCH_ROWS = 5_000
 NOT_COPIED = {"alembic_version"}  # the store writes the target's own
@@ -38,7 +38,7 @@ def migrate(settings: Settings, target_uri: str) -> dict[str, int]:
     problem = schema_problem(paths.backend_db)
     if problem:
         raise BadInput(problem)
-    with DataDirLock(paths.data_dir, "migrate"):
+    with DataDirLock(paths.data_dir):
         refuse_if_databases_open(paths)
         target = _empty_mlflow_database(target_uri, paths.artifacts_dir)
         source = sqlalchemy.create_engine(f"sqlite:///{paths.backend_db.as_posix()}")

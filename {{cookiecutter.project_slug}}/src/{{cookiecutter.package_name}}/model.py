@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -15,7 +16,7 @@ from .settings import Settings
 try:
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[no-redef, unused-ignore]
 
 
 def estimator_class(path: str) -> type[BaseEstimator]:
@@ -50,7 +51,7 @@ def _literal(text: str) -> object:
         return text
 
 
-def check_params(cls: type[BaseEstimator], params: dict[str, object]) -> None:
+def check_params(cls: type[BaseEstimator], params: Mapping[str, object]) -> None:
     known = cls().get_params(deep=False)
     unknown = sorted(set(params) - set(known))
     if unknown:

@@ -127,7 +127,7 @@ def fetch_verified(name: str, version: ModelVersion, folder: Path) -> CheckedMod
     pinned = version.tags.get(MODEL_FILES_DIGEST_TAG)
     if not pinned:
         raise BadInput(f"{what} has no recorded file digest: register it again")
-    local = download(version.source, folder)  # the URI that was vetted at registration
+    local = download(str(version.source), folder)  # the URI that was vetted at registration
     if digest(local) != pinned:
         raise BadInput(f"the files of {what} changed since it was registered: refused")
     vet(local, what)

@@ -26,7 +26,7 @@ from . import tracking
 from .data import Split
 from .errors import BadInput
 from .model_files import TRUSTED_TYPES
-from .runs import Candidate, log_candidate
+from .runs import FittedCandidate, log_candidate
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, UPLOADED_FROM_TAG
 
@@ -44,7 +44,7 @@ class PendingRun:
     experiment: str
     run_name: str | None
     tags: dict[str, str]
-    candidate: Candidate
+    candidate: FittedCandidate
     split: Split
 
     @property
@@ -67,7 +67,7 @@ def pending_dir(settings: Settings) -> Path:
 
 def save(
     settings: Settings,
-    candidate: Candidate,
+    candidate: FittedCandidate,
     split: Split,
     tags: dict[str, str],
     run_name: str | None,
@@ -130,7 +130,7 @@ def load(folder: Path) -> PendingRun:
             train[target],
             holdout[target],
         )
-        candidate = Candidate(pipeline, record["params"], record["metrics"])
+        candidate = FittedCandidate(pipeline, record["params"], record["metrics"])
         tags, experiment, run_name = record["tags"], record["experiment"], record["run_name"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"pending run {folder} is damaged ({exc}); move it away") from None

@@ -110,7 +110,7 @@ def _check_digests(split: Split, challenger: ModelVersion, champion: ModelVersio
     current = split.holdout_digest
     for alias, version in ((CHALLENGER, challenger), (CHAMPION, champion)):
         recorded = version.tags.get(HOLDOUT_DIGEST_TAG) if version else None
-        if recorded and recorded != "unknown" and recorded != current:
+        if version and recorded and recorded != "unknown" and recorded != current:
             raise BadInput(
                 f"the {alias} (version {version.version}) was scored on holdout {recorded}, "
                 f"the data now gives {current}: retrain on the current data"

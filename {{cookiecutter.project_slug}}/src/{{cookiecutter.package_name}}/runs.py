@@ -37,7 +37,7 @@ ONE_QUICK_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TI
 
 
 @dataclass(frozen=True)
-class Candidate:
+class FittedCandidate:
     """A fitted pipeline with its parameters and holdout scores, not yet logged."""
 
     pipeline: Pipeline
@@ -121,7 +121,7 @@ def end_failed() -> None:
 
 
 def log_candidate(
-    candidate: Candidate, split: Split, settings: Settings, tags: dict[str, str], **run_args
+    candidate: FittedCandidate, split: Split, settings: Settings, tags: dict[str, str], **run_args
 ) -> tuple[str, str]:
     """Log params, datasets, model and metrics into a new run; (run id, model URI).
 

@@ -291,7 +291,7 @@ class Guard:
         root = self.gatekeeper.artifacts_root
         if scope.get("method") != "PUT" or root is None or not ARTIFACT_PATH.match(scope["path"]):
             return None
-        needed = int(content_length) if (content_length or "").isdigit() else 0
+        needed = int(content_length) if content_length and content_length.isdigit() else 0
         if shutil.disk_usage(root).free >= needed + SPARE_BYTES:
             return None
         return Refusal(507, f"no space left in the server's artifacts folder ({root})")

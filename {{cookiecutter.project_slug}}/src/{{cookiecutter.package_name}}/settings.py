@@ -27,9 +27,10 @@ from .metrics import METRICS, Task
 try:
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[no-redef, unused-ignore]
 
 CONFIG_FILE = "mlops.toml"
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 CONFIG_ENV = "MLOPS_CONFIG"
 
 
@@ -110,6 +111,9 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1, le=16)
     auth_cache_ttl_seconds: int = Field(default=60, ge=0)
     login_attempts: int = Field(default=5, ge=1)
+    startup_timeout_s: float = Field(default=300, gt=0)
+    """How long `mlops server start` waits for the server to answer while its process lives (a
+    first start on a busy PC compiles MLflow's imports and migrates the DB)."""
     allowed_hosts: list[str] = []
     artifacts_destination: str = ""
     """Empty: the `artifacts_dir` folder. To scale out: `s3://bucket/prefix` (AWS S3, Cloudflare
@@ -185,8 +189,8 @@ class Settings(_Section):
 
     @property
     def tracking_uri(self) -> str:
-        """MLflow's own `MLFLOW_TRACKING_URI` wins over the file."""
-        return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking.uri
+        """Resolved once, by `load_settings`: a copy made with `replace` is what it says."""
+        return self.tracking.uri
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -201,7 +205,11 @@ def find_config(start: Path | None = None) -> Path:
 
 
 def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> Settings:
-    """Read and validate the file; any problem becomes one `BadInput` line naming the key."""
+    """Read and validate the file; any problem becomes one `BadInput` line naming the key.
+
+    The tracking URI is resolved here, once: the `--tracking-uri` flag, else MLflow's own
+    `MLFLOW_TRACKING_URI`, else `[tracking] uri`.
+    """
     path = path or find_config()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -213,10 +221,8 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
         settings = Settings.model_validate({**raw, "root": path.resolve().parent})
     except ValidationError as exc:
         raise BadInput(f"{path}: {_first_error(exc)}") from None
-    if tracking_uri:
-        settings = settings.replace("tracking", uri=tracking_uri)
-        os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
-    return settings
+    uri = tracking_uri or os.environ.get(TRACKING_URI_ENV)
+    return settings.replace("tracking", uri=uri) if uri else settings
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from . import tracking
-from .candidates import ranking_metric
+from .candidate_search import ranking_metric
 from .errors import BadInput
 from .model_files import fetch_verified
 from .registry import ALIASES, aliased_version

@@ -18,7 +18,7 @@ from .errors import BadInput, ServerUnavailable, first_line
 from .metrics import evaluate
 from .model import model_params, pipeline_for
 from .model_files import check_loggable
-from .runs import Candidate, candidate_tags, log_candidate, new_attempt
+from .runs import FittedCandidate, candidate_tags, log_candidate, new_attempt
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG
 from .validation import cross_validated
@@ -33,7 +33,9 @@ class TrainResult:
     url: str
 
 
-def fit_candidate(settings: Settings, split: Split, overrides: dict[str, object]) -> Candidate:
+def fit_candidate(
+    settings: Settings, split: Split, overrides: dict[str, object]
+) -> FittedCandidate:
     """Cross-validate on the train part (the score that ranks candidates), fit on all of it,
     and score on the holdout (recorded, never used to choose)."""
     pipeline = pipeline_for(settings, split.x_train, overrides)
@@ -45,7 +47,7 @@ def fit_candidate(settings: Settings, split: Split, overrides: dict[str, object]
         raise BadInput(
             f"the model cannot produce {settings.metric.primary!r} (it has no predict_proba?)"
         )
-    return Candidate(pipeline, model_params(pipeline), {**validation, **metrics})
+    return FittedCandidate(pipeline, model_params(pipeline), {**validation, **metrics})
 
 
 @contextmanager

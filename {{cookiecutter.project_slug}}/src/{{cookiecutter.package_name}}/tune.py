@@ -30,7 +30,7 @@ from .model import check_params, estimator_class
 from .model_files import check_loggable
 from .provenance import run_tags
 from .runs import (
-    Candidate,
+    FittedCandidate,
     candidate_tags,
     log_candidate,
     logged_run,
@@ -109,7 +109,7 @@ Dimension = Choices | Range
 class Trial:
     number: int
     searched: dict[str, Any]
-    candidate: Candidate
+    candidate: FittedCandidate
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,9 @@ def plan(space: dict[str, Dimension], method: str, trials: int, seed: int) -> li
     gives the same plan."""
     if method == "grid":
         return _grid(space, trials, seed)
-    if all(isinstance(d, Choices) for d in space.values()):  # sampled without replacement
-        trials = min(trials, math.prod(len(d.values) for d in space.values()))
+    sizes = [len(d.values) for d in space.values() if isinstance(d, Choices)]
+    if len(sizes) == len(space):  # only lists: sampled without replacement
+        trials = min(trials, math.prod(sizes))
     distributions = {name: dim.distribution() for name, dim in space.items()}
     sampled = ParameterSampler(distributions, n_iter=trials, random_state=seed)
     return [{name: space[name].tidy(combo[name]) for name in space} for combo in sampled]
@@ -182,7 +183,7 @@ def _grid(space: dict[str, Dimension], trials: int, seed: int) -> list[dict]:
     grid = ParameterGrid({name: dim.grid(points) for name, dim in space.items()})
     combos = [{name: combo[name] for name in space} for combo in grid]
     if len(combos) > trials:
-        keep = sorted(random.Random(seed).sample(range(len(combos)), trials))
+        keep = sorted(random.Random(seed).sample(range(len(combos)), trials))  # noqa: S311 (seeded)
         combos = [combos[i] for i in keep]
     return combos
 

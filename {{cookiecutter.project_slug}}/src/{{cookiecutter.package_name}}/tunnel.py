@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import requests
 
 from .errors import BadInput, ServerUnavailable, first_line
-from .server import admin_url, hold_in_foreground, host_of
+from .process import hold_in_foreground
 from .settings import Settings
+from .tracking_server import admin_url, host_of
 
 PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
 QUICK_TUNNEL_HOSTS = "*.trycloudflare.com"
@@ -36,7 +37,7 @@ TIMEOUT_S = 15
 
 
 @dataclass(frozen=True)
-class Plan:
+class TunnelPlan:
     """What `mlops tunnel` will publish, checked before any provider is called."""
 
     provider: str
@@ -48,10 +49,10 @@ class Plan:
         return f"https://{self.domain}" if self.domain else ""
 
 
-def plan(settings: Settings) -> Plan:
+def plan(settings: Settings) -> TunnelPlan:
     """Validate the settings and secrets the provider needs; one clear line for each gap."""
     provider, domain = settings.tunnel.provider, host_of(settings.tunnel.domain)
-    chosen = Plan(provider, admin_url(settings), domain)
+    chosen = TunnelPlan(provider, admin_url(settings), domain)
     if provider == "ngrok":
         if not os.environ.get("NGROK_AUTHTOKEN"):
             raise BadInput(
@@ -140,7 +141,7 @@ class Published:
     close: Callable[[], None]
 
 
-def open_ngrok(chosen: Plan) -> Published:
+def open_ngrok(chosen: TunnelPlan) -> Published:
     try:
         from pyngrok import conf, ngrok
         from pyngrok.exception import PyngrokError
@@ -155,7 +156,7 @@ def open_ngrok(chosen: Plan) -> Published:
     return Published(tunnel.public_url, process, lambda: ngrok.kill(config))
 
 
-def cloudflared_command(chosen: Plan, binary: str) -> list[str]:
+def cloudflared_command(chosen: TunnelPlan, binary: str) -> list[str]:
     """A named tunnel (routes and token from Cloudflare) or a quick tunnel to the local URL."""
     if chosen.domain:
         return [binary, "tunnel", "--no-autoupdate", "run"]  # reads TUNNEL_TOKEN
@@ -167,7 +168,7 @@ def quick_tunnel_url(line: str) -> str | None:
     return found.group(0) if found else None
 
 
-def open_cloudflared(chosen: Plan) -> Published:
+def open_cloudflared(chosen: TunnelPlan) -> Published:
     binary = shutil.which("cloudflared")
     if binary is None:
         raise BadInput("cloudflared is not installed: see docs/tunnel-cloudflared.md")
@@ -192,9 +193,10 @@ def _read_quick_url(process: subprocess.Popen, timeout: float = 60) -> str | Non
     found: list[str] = []
 
     def read() -> None:
-        for line in process.stderr:
-            if not found and quick_tunnel_url(line):
-                found.append(quick_tunnel_url(line))
+        for line in process.stderr or ():
+            url = quick_tunnel_url(line)
+            if not found and url:
+                found.append(url)
 
     threading.Thread(target=read, daemon=True).start()  # keeps draining the pipe afterwards
     deadline = time.monotonic() + timeout

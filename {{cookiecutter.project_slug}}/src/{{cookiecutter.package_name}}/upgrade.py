@@ -17,8 +17,8 @@ from pathlib import Path
 from .backup import DATABASES, backup, swap_in
 from .errors import BadInput
 from .lock import DataDirLock
-from .server import ServerPaths, known_revisions, refuse_if_databases_open, schema_problem
 from .settings import Settings
+from .tracking_server import ServerPaths, known_revisions, refuse_if_databases_open, schema_problem
 
 COUNTED = ("experiments", "runs", "metrics", "model_versions", "registered_model_aliases")
 
@@ -26,7 +26,8 @@ COUNTED = ("experiments", "runs", "metrics", "model_versions", "registered_model
 def counts(db: Path) -> dict[str, int]:
     """Rows a team would miss, table by table."""
     with closing(sqlite3.connect(db)) as connection:
-        return {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED}
+        query = "SELECT count(*) FROM {}"  # table names from COUNTED, a constant
+        return {t: connection.execute(query.format(t)).fetchone()[0] for t in COUNTED}
 
 
 def upgrade(settings: Settings) -> str:
@@ -41,7 +42,7 @@ def upgrade(settings: Settings) -> str:
         return f"{paths.backend_db} already has this MLflow's schema: nothing to do"
     if problem == "missing" or "newer MLflow" in problem:
         raise BadInput(problem if problem != "missing" else f"no database at {paths.backend_db}")
-    with DataDirLock(paths.data_dir, "upgrade"):
+    with DataDirLock(paths.data_dir):
         refuse_if_databases_open(paths)
         before = counts(paths.backend_db)
         saved, _ = backup(settings)
@@ -54,7 +55,7 @@ def upgrade(settings: Settings) -> str:
             swap_in(saved, paths.data_dir, names)
             raise BadInput(f"{exc}; the databases were put back from {saved}") from None
     return (
-        f"upgraded {paths.backend_db} to schema {known_revisions()[0]} "
+        f"upgraded {paths.backend_db} to schema {(known_revisions() or ['?'])[0]} "
         f"({before['runs']} runs, {before['model_versions']} versions kept); the old one is "
         f"backed up in {saved}: to roll back, pin the previous MLflow and "
         f"`mlops server restore {saved}`"

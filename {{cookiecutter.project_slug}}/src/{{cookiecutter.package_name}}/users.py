@@ -32,15 +32,15 @@ from mlflow.exceptions import MlflowException
 from . import tracking
 from .errors import BadInput
 from .registry import ensure_experiment, ensure_registered_model
-from .server import (
+from .settings import Settings
+from .tracking_server import (
     ADMIN_USERNAME,
     ServerPaths,
     admin_url,
     check_password,
-    read_secret,
+    read_secret_file,
     write_secret,
 )
-from .settings import Settings
 
 ROLES = {
     "reader": {"experiment": "READ", "registered_model": "READ"},
@@ -72,7 +72,7 @@ def admin(settings: Settings) -> Admin:
             f"no admin password at {path}: run `mlops server start` on this PC first, or set "
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
         )
-    return Admin(url, ADMIN_USERNAME, read_secret(path), str(path))
+    return Admin(url, ADMIN_USERNAME, read_secret_file(path), str(path))
 
 
 @contextmanager

@@ -22,10 +22,10 @@ from mlflow.entities.model_registry import ModelVersion
 
 from . import tracking
 from .data import load_split
-from .errors import BadInput, ServerUnavailable
+from .errors import ServerUnavailable
 from .model_files import fetch_verified
+from .process import ChildProcess, hold_in_foreground, refuse_busy_port
 from .registry import CHAMPION, require_alias
-from .server import hold_in_foreground, port_in_use, terminate_tree, wait_ready
 from .settings import Settings
 
 SMOKE_ROWS = 3
@@ -56,14 +56,14 @@ def verified_copy(settings: Settings, version: ModelVersion) -> Path:
         return fetch_verified(settings.model.registered_name, version, folder).folder
 
 
-def command(model_uri: str, port: int) -> list[str]:
+def scoring_command(model_uri: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1",
     ]  # fmt: skip
 
 
-def environment(tracking_uri: str) -> dict[str, str]:
+def scoring_environment(tracking_uri: str) -> dict[str, str]:
     """MLflow starts the scoring server with this venv's tools: put its bin first on PATH."""
     venv_bin = str(Path(sys.executable).parent)
     return {
@@ -81,36 +81,35 @@ class ModelServer:
     port: int
     tracking_uri: str
     log_file: Path | None = None
-    process: subprocess.Popen | None = None
+    child: ChildProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.child.process if self.child else None
+
+    def running(self) -> subprocess.Popen:
+        if self.child is None:
+            raise ServerUnavailable("the server was never started")
+        return self.child.running()
+
     def start(self) -> ModelServer:
-        if port_in_use("127.0.0.1", self.port):
-            raise BadInput(f"port {self.port} is already in use (choose --port)")
-        output = self.log_file.open("ab") if self.log_file else None
-        self.process = subprocess.Popen(
-            command(self.model_uri, self.port), env=environment(self.tracking_uri),
-            stdout=output, stderr=subprocess.STDOUT if output else None, start_new_session=True,
-        )  # fmt: skip
-        try:
-            wait_ready(
-                f"{self.url}/ping",
-                self.process,
-                "mlflow models serve",
-                STARTUP_TIMEOUT_S,
-                self.log_file,
-            )
-        except BaseException:
-            self.stop()
-            raise
+        refuse_busy_port("127.0.0.1", self.port, "the model server")
+        self.child = ChildProcess(
+            scoring_command(self.model_uri, self.port),
+            scoring_environment(self.tracking_uri),
+            "mlflow models serve",
+            self.log_file,
+        )
+        self.child.start(f"{self.url}/ping", STARTUP_TIMEOUT_S)
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            terminate_tree(self.process)
+        if self.child is not None:
+            self.child.stop()
 
     def __enter__(self) -> ModelServer:
         return self
@@ -156,6 +155,6 @@ def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> N
         )
         echo(f"smoke prediction on {len(rows)} holdout rows: {predictions}")
         echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
-        return server.process
+        return server.running()
 
     hold_in_foreground(start, server.stop, "the model server", echo)

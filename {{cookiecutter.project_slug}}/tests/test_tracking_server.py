@@ -22,19 +22,19 @@ from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.lock import is_locked, processes_using
-from {{ cookiecutter.package_name }}.server import (
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.settings import load_settings
+from {{ cookiecutter.package_name }}.tracking import translate
+from {{ cookiecutter.package_name }}.tracking_server import (
     LocalServer,
     ServerOptions,
     ServerPaths,
     allowed_hosts,
-    free_port,
     host_of,
     known_revisions,
     prepare,
     schema_problem,
 )
-from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.tracking import translate
 from {{ cookiecutter.package_name }}.tunnel import host_allowed
 from {{ cookiecutter.package_name }}.users import add_user
 
@@ -139,7 +139,9 @@ def test_secrets_are_readable_by_their_owner_only(central):
 
 
 def test_without_credentials_or_with_a_wrong_password_the_answer_is_401(central):
-    response = requests.get(f"{central.url}/api/2.0/mlflow/experiments/search?max_results=1")
+    response = requests.get(
+        f"{central.url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=30
+    )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
     assert status(central.url, ("admin", "not-the-password")) == 401

@@ -4,7 +4,7 @@
 `mlops server start` dies without cleaning up (`kill -9`, an OOM kill, a closed terminal): the
 orphan keeps the databases open and keeps answering. Started as
 
-    python -m {{ cookiecutter.package_name }}.server_process <mlflow server arguments>
+    python -m {{ cookiecutter.package_name }}.server_launcher <mlflow server arguments>
 
 in a process group of its own, this process asks Linux to send it SIGTERM when its parent dies
 (`PR_SET_PDEATHSIG`), and on SIGTERM, SIGINT or SIGHUP stops its whole group (the uvicorn

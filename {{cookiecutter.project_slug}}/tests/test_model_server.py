@@ -9,8 +9,8 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.serve import champion_uri, predict, smoke_rows
-from {{ cookiecutter.package_name }}.server import free_port
+from {{ cookiecutter.package_name }}.model_server import champion_uri, predict, smoke_rows
+from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import (
@@ -22,7 +22,7 @@ from .central_pc_fixtures import (
     project_env,
     unique,
 )
-from .conftest import with_changes
+from .project import with_changes
 
 pytestmark = pytest.mark.central_pc  # task-independent: run once per template suite
 

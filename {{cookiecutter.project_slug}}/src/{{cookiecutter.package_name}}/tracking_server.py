@@ -17,33 +17,28 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from . import server_guard, server_process
+from . import server_guard, server_launcher
 from .errors import BadInput, ServerUnavailable
-from .lock import DataDirLock, is_locked, processes_using
+from .lock import DataDirLock, in_use, is_locked, processes_using
+from .process import ALL_INTERFACES, ChildProcess, hold_in_foreground, refuse_busy_port
 from .settings import Settings
 
 ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD_ENV = "MLFLOW_AUTH_ADMIN_PASSWORD"
+ADMIN_PASSWORD_ENV = "MLFLOW_AUTH_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 MIN_PASSWORD_LENGTH = 12
 # fnmatch patterns: "[" opens a character class, so IPv6's bracket is written "[[]"
 LOCAL_HOSTS = ("localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*", "[::1]", "[[]::1]:*")
 # Listening on every interface (a LAN or VPN): accept the private address ranges, as MLflow's
 # own defaults do
 PRIVATE_HOSTS = ("10.*", "192.168.*", *(f"172.{n}.*" for n in range(16, 32)))
-STARTUP_TIMEOUT_S = 90
 
 
 @dataclass(frozen=True)
@@ -91,10 +86,11 @@ class ServerOptions:
     allowed_hosts: tuple[str, ...] = ()
     backend_store_uri: str = ""  # empty: sqlite in the data dir
     artifacts_destination: str = ""  # empty: the artifacts folder
+    startup_timeout_s: float = 300
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = "127.0.0.1" if self.host in ALL_INTERFACES else self.host
         return f"http://{host}:{self.port}"
 
 
@@ -112,7 +108,7 @@ def write_secret(path: Path, value: str) -> None:
     os.chmod(path, 0o600)
 
 
-def read_secret(path: Path) -> str:
+def read_secret_file(path: Path) -> str:
     value = path.read_text(encoding="utf-8").strip()
     if not value:
         raise BadInput(f"{path} is empty: delete it to generate a new one, or write the secret")
@@ -121,7 +117,7 @@ def read_secret(path: Path) -> str:
 
 def _read_or_create(path: Path, make) -> tuple[str, bool]:
     if path.is_file():
-        return read_secret(path), False
+        return read_secret_file(path), False
     value = make()
     write_secret(path, value)
     return value, True
@@ -154,7 +150,7 @@ def admin_password(paths: ServerPaths) -> tuple[str, bool]:
     """
     given = given_admin_password()
     if paths.admin_password_file.is_file():
-        return read_secret(paths.admin_password_file), False
+        return read_secret_file(paths.admin_password_file), False
     if given is None and paths.auth_db.exists():
         raise BadInput(
             f"{paths.auth_db} exists but {paths.admin_password_file.name} does not: set "
@@ -189,7 +185,7 @@ def allowed_hosts(options: ServerOptions, tunnel_domain: str = "") -> list[str]:
     hosts = [*LOCAL_HOSTS, *options.allowed_hosts]
     if host_of(tunnel_domain):
         hosts.append(host_of(tunnel_domain))
-    if options.host in ("0.0.0.0", "::"):
+    if options.host in ALL_INTERFACES:
         hosts += PRIVATE_HOSTS
     elif options.host not in ("127.0.0.1", "localhost"):
         hosts += [options.host, f"{options.host}:*"]
@@ -201,9 +197,11 @@ def backend_store_uri(paths: ServerPaths, options: ServerOptions) -> str:
     return options.backend_store_uri or f"sqlite:///{paths.backend_db.as_posix()}"
 
 
-def command(paths: ServerPaths, options: ServerOptions, tunnel_domain: str = "") -> list[str]:
+def launch_command(
+    paths: ServerPaths, options: ServerOptions, tunnel_domain: str = ""
+) -> list[str]:
     return [
-        sys.executable, "-m", server_process.__name__,
+        sys.executable, "-m", server_launcher.__name__,
         "--app-name", server_guard.APP_NAME,
         "--backend-store-uri", backend_store_uri(paths, options),
         "--artifacts-destination", options.artifacts_destination or paths.artifacts_dir.as_uri(),
@@ -215,52 +213,18 @@ def command(paths: ServerPaths, options: ServerOptions, tunnel_domain: str = "")
     ]  # fmt: skip
 
 
-def environment(paths: ServerPaths, options: ServerOptions, password: str) -> dict[str, str]:
+def launch_environment(paths: ServerPaths, options: ServerOptions, password: str) -> dict[str, str]:
     secret_key, _ = _read_or_create(paths.secret_key_file, lambda: secrets.token_hex(32))
     return {
         **os.environ,
         server_guard.LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
-        server_process.PARENT_ENV: str(os.getpid()),
+        server_launcher.PARENT_ENV: str(os.getpid()),
         server_guard.AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secret_key,
         "MLFLOW_AUTH_CONFIG_PATH": str(paths.auth_ini),
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1" if host in ("0.0.0.0", "") else host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_ready(
-    url: str,
-    process: subprocess.Popen,
-    what: str = "the tracking server",
-    timeout: float = STARTUP_TIMEOUT_S,
-    log_file: Path | None = None,
-) -> None:
-    """Until `url` answers 200, or the process dies, or the time is up (then one clear line)."""
-    where = f" (see {log_file})" if log_file else ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerUnavailable(f"{what} exited with code {process.returncode}{where}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise ServerUnavailable(f"{what} did not answer {url} in {timeout:.0f} s{where}")
 
 
 @dataclass
@@ -274,43 +238,43 @@ class LocalServer:
     paths: ServerPaths
     options: ServerOptions
     admin_password: str
-    process: subprocess.Popen | None = None
-    log_file: Path | None = None
+    child: ChildProcess | None = None
     lock: DataDirLock | None = None
 
     @property
     def url(self) -> str:
         return self.options.url
 
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.child.process if self.child else None
+
+    def running(self) -> subprocess.Popen:
+        if self.child is None:
+            raise ServerUnavailable("the server was never started")
+        return self.child.running()
+
     def start(self, tunnel_domain: str = "", foreground: bool = False) -> LocalServer:
-        if port_in_use(self.options.host, self.options.port):
-            raise BadInput(f"port {self.options.port} is already in use (choose --port)")
-        self.lock = DataDirLock(self.paths.data_dir, f"mlflow server on port {self.options.port}")
+        self.lock = DataDirLock(self.paths.data_dir)
         self.lock.acquire()
         try:
-            self._spawn(tunnel_domain, foreground)
-            wait_ready(f"{self.url}/health", self.process)
+            refuse_busy_port(self.options.host, self.options.port, "the tracking server")
+            self.child = ChildProcess(
+                launch_command(self.paths, self.options, tunnel_domain),
+                launch_environment(self.paths, self.options, self.admin_password),
+                "the tracking server",
+                None if foreground else self.paths.data_dir / "server.log",
+            )
+            self.child.start(f"{self.url}/health", self.options.startup_timeout_s)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _spawn(self, tunnel_domain: str, foreground: bool) -> None:
-        args = command(self.paths, self.options, tunnel_domain)
-        env = environment(self.paths, self.options, self.admin_password)
-        output = None
-        if not foreground:
-            self.log_file = self.paths.data_dir / "server.log"
-            output = self.log_file.open("ab")
-        self.process = subprocess.Popen(
-            args, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
-            start_new_session=True,
-        )  # fmt: skip
-
     def stop(self) -> None:
         try:
-            if self.process is not None and self.process.poll() is None:
-                terminate_tree(self.process)
+            if self.child is not None:
+                self.child.stop()
         finally:
             if self.lock is not None:
                 self.lock.release()
@@ -321,20 +285,6 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def terminate_tree(process: subprocess.Popen) -> None:
-    """MLflow runs uvicorn in child processes: stop the whole group, not just the parent."""
-    if os.name == "nt":  # pragma: no cover - Windows has no process groups to signal
-        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True)
-        process.wait()
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def prepare(paths: ServerPaths, options: ServerOptions) -> tuple[str, bool]:
@@ -413,57 +363,13 @@ def options_from_settings(
         allowed_hosts=tuple(server.allowed_hosts),
         backend_store_uri=server.backend_store_uri,
         artifacts_destination=server.artifacts_destination,
+        startup_timeout_s=server.startup_timeout_s,
     )
 
 
 def admin_url(settings: Settings) -> str:
     """Where the admin commands reach the server: on this PC, from `[server]`."""
     return options_from_settings(settings).url
-
-
-class Terminated(Exception):
-    """SIGTERM (systemd, NSSM, kill): stop the server as cleanly as on Ctrl-C."""
-
-
-@contextmanager
-def sigterm_raises() -> Iterator[None]:
-    def handler(_signum, _frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def hold_in_foreground(
-    start: Callable[[], subprocess.Popen],
-    stop: Callable[[], None],
-    what: str,
-    echo: Callable[[str], None],
-) -> None:
-    """Start a long-lived process and wait on it: Ctrl-C or SIGTERM (systemd, NSSM) stop it
-    cleanly and return; the process dying on its own is a server error."""
-    with sigterm_raises():
-        try:
-            code = start().wait()
-        except (KeyboardInterrupt, Terminated):
-            echo(f"Stopping {what} ...")
-            return
-        finally:
-            stop()
-    raise ServerUnavailable(f"{what} exited with code {code}")
-
-
-def _stop_uninterrupted(server: LocalServer) -> None:
-    """A second Ctrl-C while the workers shut down must not leave them running."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        server.stop()
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def refuse_if_databases_open(paths: ServerPaths) -> None:
@@ -480,10 +386,9 @@ def refuse_if_databases_open(paths: ServerPaths) -> None:
 def check_startable(paths: ServerPaths, options: ServerOptions) -> None:
     """Every cheap reason not to start, before a file is written or a process spawned."""
     given_admin_password()
-    if port_in_use(options.host, options.port):
-        raise BadInput(f"port {options.port} is already in use (choose --port)")
     if is_locked(paths.data_dir):
-        raise BadInput(f"{paths.data_dir} is in use by another server or restore (stop it first)")
+        raise in_use(paths.data_dir)
+    refuse_busy_port(options.host, options.port, "the tracking server")
     refuse_if_databases_open(paths)
     problem = None if options.backend_store_uri else schema_problem(paths.backend_db)
     if problem:
@@ -515,6 +420,6 @@ def serve_forever(
         server.start(settings.tunnel.domain, foreground=True)
         echo(f"MLflow tracking server at {server.url} (user {ADMIN_USERNAME}); Ctrl-C stops it")
         echo(f"  data: {paths.data_dir}  artifacts: {paths.artifacts_dir}")
-        return server.process
+        return server.running()
 
-    hold_in_foreground(start, lambda: _stop_uninterrupted(server), "the tracking server", echo)
+    hold_in_foreground(start, server.stop, "the tracking server", echo)

@@ -4,7 +4,7 @@ import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }} import tracking
-from {{ cookiecutter.package_name }}.candidates import CandidateFilter, best_candidate, filter_string
+from {{ cookiecutter.package_name }}.candidate_search import CandidateFilter, best_candidate, filter_string
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.train import train
 

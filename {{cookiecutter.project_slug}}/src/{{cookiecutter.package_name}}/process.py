@@ -1,0 +1,164 @@
+"""Long-lived child processes: the tracking server, the model server and the tunnel.
+
+Each child starts in a session of its own, so stopping it stops every process it started
+(MLflow's uvicorn workers, the scoring server's workers). Readiness is waited for while the
+child lives; held in the foreground, Ctrl-C and SIGTERM (systemd, NSSM, `kill`) stop it the
+same clean way, and a child that dies on its own is reported as an error.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from .errors import BadInput, ServerUnavailable
+
+POLL_S = 0.3
+# Recognised in a host setting (never bound here): the whole machine, reached on 127.0.0.1
+ALL_INTERFACES = ("0.0.0.0", "::", "")  # noqa: S104
+STOP_GRACE_S = 20
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1" if host in ALL_INTERFACES else host, port)) == 0
+
+
+def refuse_busy_port(host: str, port: int, what: str) -> None:
+    if port_in_use(host, port):
+        raise BadInput(f"port {port} is already in use: choose another for {what} (--port)")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(
+    url: str,
+    process: subprocess.Popen,
+    what: str,
+    timeout: float,
+    log_file: Path | None = None,
+) -> None:
+    """Until `url` answers 200, or the process dies, or the time is up (then one clear line)."""
+    where = f" (see {log_file})" if log_file else ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerUnavailable(f"{what} exited with code {process.returncode}{where}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(POLL_S)
+    raise ServerUnavailable(f"{what} did not answer {url} in {timeout:.0f} s{where}")
+
+
+def terminate_tree(process: subprocess.Popen) -> None:
+    """Stop the child's whole session: SIGTERM, then SIGKILL if it lingers."""
+    if os.name == "nt":  # pragma: no cover - Windows has no process groups to signal
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(process.pid)], capture_output=True)
+        process.wait()
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@dataclass
+class ChildProcess:
+    """One managed child: started in its own session, ready when `ready_url` answers."""
+
+    args: list[str]
+    env: dict[str, str]
+    what: str
+    log_file: Path | None = None
+    process: subprocess.Popen | None = None
+
+    def start(self, ready_url: str, timeout: float) -> subprocess.Popen:
+        output = self.log_file.open("ab") if self.log_file else None
+        try:
+            self.process = subprocess.Popen(
+                self.args, env=self.env, stdout=output,
+                stderr=subprocess.STDOUT if output else None, start_new_session=True,
+            )  # fmt: skip
+        finally:
+            if output is not None:
+                output.close()  # the child holds its own copy
+        try:
+            wait_ready(ready_url, self.process, self.what, timeout, self.log_file)
+        except BaseException:
+            self.stop()
+            raise
+        return self.process
+
+    def running(self) -> subprocess.Popen:
+        """The started process, for a foreground wait."""
+        if self.process is None:
+            raise ServerUnavailable(f"{self.what} was never started")
+        return self.process
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            terminate_tree(self.process)
+
+
+class Terminated(Exception):
+    """SIGTERM (systemd, NSSM, kill): stop as cleanly as on Ctrl-C."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    def handler(_signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def stop_uninterrupted(stop: Callable[[], None]) -> None:
+    """A second Ctrl-C while the children shut down must not leave them running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        stop()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def hold_in_foreground(
+    start: Callable[[], subprocess.Popen],
+    stop: Callable[[], None],
+    what: str,
+    echo: Callable[[str], None],
+) -> None:
+    """Start a long-lived process and wait on it: Ctrl-C or SIGTERM stop it cleanly and
+    return; the process dying on its own is a server error."""
+    with sigterm_raises():
+        try:
+            code = start().wait()
+        except (KeyboardInterrupt, Terminated):
+            echo(f"Stopping {what} ...")
+            return
+        finally:
+            stop_uninterrupted(stop)
+    raise ServerUnavailable(f"{what} exited with code {code}")
