@@ -8,8 +8,9 @@ import pytest
 
 from .bakery import Bake, tool
 
-# The central PC's tests do not depend on the task: the regression bake skips them.
-SELECTIONS = {"default": [], "regression": ["-m", "not central_pc"]}
+# What the generated CI runs: the whole suite with its coverage floor, and the pull request's
+# quick check. The central PC's tests do not depend on the task: the regression bake skips them.
+SELECTIONS = {"default": ["--cov"], "regression": ["-m", "not central_pc"]}
 
 
 @pytest.mark.slow
@@ -35,5 +36,6 @@ def test_the_generated_pre_commit_hooks_pass(bakery, tmp_path):
     result = project.run(tool("uv"), "run", "--frozen", "pre-commit", "run", "--all-files",
                          check=False, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    for hook in ("ruff check", "ruff format", "nbstripout", "zizmor", "check-jsonschema"):
+    for hook in ("ruff check", "ruff format", "mypy", "deptry", "nbstripout", "zizmor",
+                 "check-jsonschema"):  # fmt: skip
         assert hook in result.stdout
