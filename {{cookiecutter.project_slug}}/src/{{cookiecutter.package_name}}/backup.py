@@ -25,9 +25,9 @@ import requests
 from .errors import BadInput, is_disk_full
 from .lock import DataDirLock
 from .settings import Settings
-from .tracking_server import ServerPaths, admin_url, refuse_if_databases_open
+from .tracking_server import AUTH_DB, BACKEND_DB, ServerPaths, admin_url, refuse_if_databases_open
 
-DATABASES = ("mlflow.db", "auth.db")
+DATABASES = (BACKEND_DB, AUTH_DB)
 MANIFEST = "manifest.json"
 PREFIX = "mlops-backup-"
 NAME = re.compile(r"^mlops-backup-\d{8}-\d{6}(-\d+)?$")  # PREFIX, a UTC time, a counter
@@ -149,7 +149,7 @@ def server_answers(url: str) -> bool:
 def restore(settings: Settings, source: Path, data_dir: Path | None = None) -> str:
     """Put a backup's DBs into the data dir; the DBs they replace are kept beside them."""
     source = Path(source)
-    if not (source / "mlflow.db").is_file():
+    if not (source / BACKEND_DB).is_file():
         raise BadInput(f"{source} is not a backup from `mlops server backup` (no mlflow.db)")
     paths = ServerPaths.from_settings(settings, data_dir)
     configured = ServerPaths.from_settings(settings).data_dir

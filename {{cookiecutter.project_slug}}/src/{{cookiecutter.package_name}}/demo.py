@@ -71,8 +71,9 @@ def demo(
     settings: Settings, keep_server: bool = False, echo: Callable[[str], None] = print
 ) -> DemoResult:
     plan = plan_for(settings)
-    echo("Starting a local tracking server (sqlite, basic-auth) ...")
+    echo("Starting a local tracking server (sqlite, team-guard) ...")
     server = start_server(settings)
+    echo(f"   tracking server at {server.url}")
     local = settings.replace("tracking", uri=server.url)
     credentials = {
         "MLFLOW_TRACKING_USERNAME": ADMIN_USERNAME,

@@ -31,6 +31,7 @@ from .lock import DataDirLock, in_use, is_locked, processes_using
 from .process import ALL_INTERFACES, ChildProcess, hold_in_foreground, refuse_busy_port
 from .settings import Settings
 
+BACKEND_DB, AUTH_DB = "mlflow.db", "auth.db"  # runs and models; users and grants
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "MLFLOW_AUTH_ADMIN_PASSWORD"  # noqa: S105 (a variable name)
 MIN_PASSWORD_LENGTH = 12
@@ -50,11 +51,11 @@ class ServerPaths:
 
     @property
     def backend_db(self) -> Path:
-        return self.data_dir / "mlflow.db"
+        return self.data_dir / BACKEND_DB
 
     @property
     def auth_db(self) -> Path:
-        return self.data_dir / "auth.db"
+        return self.data_dir / AUTH_DB
 
     @property
     def auth_ini(self) -> Path:

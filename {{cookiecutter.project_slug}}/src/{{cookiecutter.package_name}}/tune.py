@@ -113,6 +113,16 @@ class Trial:
 
 
 @dataclass(frozen=True)
+class Search:
+    """What the search found, before anything is logged."""
+
+    space: dict[str, Dimension]
+    method: str
+    trials: list[Trial]
+    best: Trial
+
+
+@dataclass(frozen=True)
 class TuneResult:
     parent_run_id: str
     experiment_id: str
@@ -241,13 +251,14 @@ def tune(
     combos = plan(space, method, count, settings.tune.seed)
     split = load_split(settings)
     fitted = fit_trials(settings, split, combos, progress)
-    best = pick_best(fitted, settings)
+    search = Search(space, method, fitted, pick_best(fitted, settings))
+    best = search.best
     check_loggable(best.candidate.pipeline)
     tags = _Tags(settings, split, new_attempt())
     uri = tracking.connect(settings)
     try:
         with tracking.server_errors(uri):
-            return _log(settings, split, space, fitted, best, method, run_name, tags, uri, progress)
+            return _log(settings, split, search, tags, run_name, progress)
     except ServerUnavailable as exc:
         folder = pending.save(
             settings, best.candidate, split, tags.child(best, True), _child_name(best, fitted)
@@ -275,15 +286,12 @@ def _child_name(trial: Trial, trials: list[Trial]) -> str:
 def _log(
     settings: Settings,
     split: Split,
-    space: dict[str, Dimension],
-    trials: list[Trial],
-    best: Trial,
-    method: str,
-    run_name: str | None,
+    search: Search,
     tags: _Tags,
-    uri: str,
+    run_name: str | None,
     progress: bool,
 ) -> TuneResult:
+    trials, best, uri = search.trials, search.best, settings.tracking_uri
     experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
     client = MlflowClient()
     best_run_id = model_uri = ""
@@ -315,7 +323,7 @@ def _log(
             metrics=_metrics(
                 {f"best_{validation_metric(settings.metric.primary)}": _score(best, settings)}
             ),
-            params=_params(_search_params(settings, space, method, len(trials))),
+            params=_params(_search_params(settings, search)),
             tags=[RunTag(BEST_RUN_TAG, best_run_id)],
         )
     parent_id = parent.info.run_id
@@ -331,14 +339,12 @@ def _log(
     )
 
 
-def _search_params(
-    settings: Settings, space: dict[str, Dimension], method: str, trials: int
-) -> dict[str, object]:
+def _search_params(settings: Settings, search: Search) -> dict[str, object]:
     return {
-        "tune.method": method,
-        "tune.trials": trials,
+        "tune.method": search.method,
+        "tune.trials": len(search.trials),
         "tune.seed": settings.tune.seed,
-        **{f"tune.space.{name}": str(dim) for name, dim in space.items()},
+        **{f"tune.space.{name}": str(dim) for name, dim in search.space.items()},
     }
 
 
