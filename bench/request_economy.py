@@ -28,9 +28,6 @@ import uuid
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy import CountingProxy
-
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 warnings.filterwarnings("ignore")  # MLflow's schema hints would bury the figures
@@ -139,7 +136,7 @@ def _trusted(pipeline):
     return skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)) or None
 
 
-def measure(proxy: CountingProxy, action, *args) -> tuple[int, float]:
+def measure(proxy, action, *args) -> tuple[int, float]:
     before, started = proxy.total, time.perf_counter()
     action(*args)
     return proxy.total - before, time.perf_counter() - started
@@ -153,6 +150,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each train (median)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    sys.path.insert(0, str(args.project.resolve()))
+    from tests.http_proxy import Proxy  # the baked project's own tunnel stand-in
+
     modules = project_modules(args.project.resolve())
     bench = Bench(args.project.resolve(), modules, args.trials)
     server = modules["tracking_server"]
@@ -166,7 +166,7 @@ def main() -> None:
         os.environ["MLFLOW_TRACKING_URI"] = running.url
         warm_up(bench)
         for delay_ms in (int(d) for d in args.delays_ms.split(",")):
-            with CountingProxy(running.url, delay=delay_ms / 1000) as proxy:
+            with Proxy(running.url, delay=delay_ms / 1000) as proxy:
                 os.environ["MLFLOW_TRACKING_URI"] = proxy.url
                 rows += run_scenarios(bench, proxy, delay_ms, args.repeat)
     print_table(rows, args.trials)
@@ -181,7 +181,7 @@ def warm_up(bench: Bench) -> None:
     bench.tutorial_train(settings, bench.fitted_train(settings))
 
 
-def run_scenarios(bench: Bench, proxy: CountingProxy, delay_ms: int, repeat: int) -> list[dict]:
+def run_scenarios(bench: Bench, proxy, delay_ms: int, repeat: int) -> list[dict]:
     rows = []
     for what, project, fit, tutorial, times in (
         ("train", bench.project_train, bench.fitted_train, bench.tutorial_train, repeat),

@@ -7,6 +7,9 @@
 - "stall": holds the connection and never answers, nothing forwarded (the client's timeout ends it);
 - "lost-answer": forwards the request, so the server acts on it, then drops the connection before
   the answer gets back (the worst case: done, but the client cannot know).
+
+`delay` seconds are added to every request, as a round trip through the tunnel from Colab
+would; `total` counts the requests that crossed (the template's request benchmark uses both).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -24,10 +28,14 @@ Rule = Callable[[str, str, int], bool]
 
 class Proxy:
     def __init__(
-        self, upstream: str, fail: Rule = lambda method, path, number: False, how: str = "502"
+        self,
+        upstream: str,
+        fail: Rule = lambda method, path, number: False,
+        how: str = "502",
+        delay: float = 0.0,
     ):
         assert how in ("502", "drop", "stall", "lost-answer"), how
-        self.how = how
+        self.how, self.delay = how, delay
         self.closing = threading.Event()
         target = urlsplit(upstream)
         self.upstream = (target.hostname or "127.0.0.1", target.port or 80)
@@ -51,6 +59,11 @@ class Proxy:
         self._server.shutdown()
         self._server.server_close()
 
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
     def count(self, method: str, path: str) -> int:
         """Record the request; its number, from 1."""
         with self._lock:
@@ -69,6 +82,7 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             failing = proxy.fail(self.command, self.path, proxy.count(self.command, self.path))
+            time.sleep(proxy.delay)
             if failing and proxy.how == "502":
                 return self._answer(502, [], b"bad gateway: the tunnel is down")
             if failing and proxy.how in ("drop", "stall"):

@@ -1,5 +1,6 @@
 """The `mlops` command: every outcome is an exit code and, when non-zero, one line on stderr."""
 
+import re
 import secrets
 import socket
 import time
@@ -94,7 +95,28 @@ def test_a_server_that_never_answers_is_reported_in_seconds(hung_server, capsys,
 def test_wrong_credentials_are_a_server_error(as_admin, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-the-password")
     assert main(["train"]) == 3
-    assert "401" in one_line_error(capsys)
+    assert "rejected the password of 'admin' (401)" in one_line_error(capsys)
+
+
+def test_missing_credentials_are_told_apart_from_wrong_ones(as_admin, monkeypatch, capsys):
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+    assert main(["status"]) == 3
+    assert "needs a login (401) and none is set" in one_line_error(capsys)
+
+
+def test_an_unreachable_local_server_says_how_to_start_one(monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    assert main(["status"]) == 3
+    assert "mlops server start" in one_line_error(capsys)
+
+
+def test_the_version_and_the_verbs_in_workflow_order(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("mlops 0.1.0 (MLflow ")
+    assert main(["--help"]) == 0
+    listed = re.findall(r"(?m)^  ([a-z-]+)  ", capsys.readouterr().out)
+    assert listed[:7] == ["demo", "train", "tune", "upload-pending", "register-challenger",
+                          "promote", "rollback"]  # fmt: skip
 
 
 def test_a_run_prints_its_id_and_link(as_admin, capsys, monkeypatch):

@@ -178,6 +178,18 @@ def test_wrong_admin_credentials_are_a_server_error(cli_config, monkeypatch, cap
     assert "401" in one_line_error(capsys)
 
 
+def test_a_members_exported_login_is_named_when_an_admin_verb_is_refused(
+    team, cli_config, monkeypatch, capsys
+):
+    name, password = new_user(team, "member")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", name)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    feed_stdin(monkeypatch, PASSWORD + "\n")
+    assert main(["server", "add-user", unique("x")]) == 3
+    error = one_line_error(capsys)
+    assert "(403)" in error and f"exported in MLFLOW_TRACKING_USERNAME ({name!r})" in error
+
+
 def test_without_the_admin_password_file_it_says_what_to_do(team, tmp_path):
     elsewhere = team.replace("server", data_dir=str(tmp_path))
     with pytest.raises(BadInput, match="run `mlops server start` on this PC first"):

@@ -18,10 +18,12 @@ import tempfile
 import time
 import traceback
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 
 import click
 
+from . import __version__
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
 from .settings import Settings, load_settings
 
@@ -44,8 +46,37 @@ class Context:
 
 pass_context = click.make_pass_decorator(Context)
 
+WORKFLOW_ORDER = (
+    "demo", "train", "tune", "upload-pending", "register-challenger", "promote", "rollback",
+    "status", "serve", "doctor", "server", "tunnel",
+    "start", "add-user", "set-password", "remove-user", "backup", "restore", "gc", "upgrade",
+    "migrate",
+)  # fmt: skip
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class InWorkflowOrder(click.Group):
+    """`mlops --help` lists the verbs in the order a team uses them, each with its whole line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        rank = {name: i for i, name in enumerate(WORKFLOW_ORDER)}
+        return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.commands[name].get_short_help_str(limit=200))
+                for name in self.list_commands(ctx)]  # fmt: skip
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _version_line() -> str:
+    return f"%(prog)s %(version)s (MLflow {version('mlflow')}, {sys.executable})"
+
+
+@click.group(
+    cls=InWorkflowOrder,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", message=_version_line())
 @click.option(
     "--config",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -239,7 +270,7 @@ def doctor(ctx: Context) -> None:
         raise error(f"doctor: {len(failures)} of {len(verdicts)} checks failed (see above)")
 
 
-@cli.group()
+@cli.group(cls=InWorkflowOrder)
 def server() -> None:
     """Run and administer the team's tracking server (on the central PC)."""
 

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import mlflow
 import requests
@@ -69,16 +70,13 @@ def translate(exc: Exception, uri: str) -> Exception:
         )
     if isinstance(exc, requests.exceptions.RequestException):
         return ServerUnavailable(
-            f"cannot reach the tracking server at {uri} ({type(exc).__name__})"
+            f"cannot reach the tracking server at {uri} ({type(exc).__name__}){_start_hint(uri)}"
         )
     if not isinstance(exc, MlflowException):
         return exc
     code, message = exc.error_code, str(exc)
     if code == "UNAUTHENTICATED" or "error code 401" in message:
-        return ServerUnavailable(
-            f"{uri} rejected the credentials (401): check MLFLOW_TRACKING_USERNAME and "
-            "MLFLOW_TRACKING_PASSWORD"
-        )
+        return ServerUnavailable(_unauthenticated(uri))
     if code == "PERMISSION_DENIED" or "error code 403" in message:
         hint = (
             "the host is not in --allowed-hosts"
@@ -87,15 +85,40 @@ def translate(exc: Exception, uri: str) -> Exception:
         )
         return ServerUnavailable(f"{uri} denied the request (403): {hint}")
     if "failed with exception" in message or "Max retries exceeded" in message:
-        return ServerUnavailable(f"cannot reach the tracking server at {uri}: {_reason(message)}")
+        return ServerUnavailable(
+            f"cannot reach the tracking server at {uri}: {_reason(message)}{_start_hint(uri)}"
+        )
     if code in {"TEMPORARILY_UNAVAILABLE", "ENDPOINT_NOT_FOUND"} or "error code 5" in message:
         return ServerUnavailable(f"the tracking server at {uri} failed: {message.splitlines()[0]}")
     return exc
 
 
+def _unauthenticated(uri: str) -> str:
+    """Missing credentials and wrong ones need different fixes: say which it is."""
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if not user or not os.environ.get("MLFLOW_TRACKING_PASSWORD"):
+        return (
+            f"{uri} needs a login (401) and none is set: export MLFLOW_TRACKING_USERNAME and "
+            "MLFLOW_TRACKING_PASSWORD (your own user; an admin creates it with mlops server "
+            "add-user)"
+        )
+    return (
+        f"{uri} rejected the password of {user!r} (401): check MLFLOW_TRACKING_PASSWORD, "
+        "or ask an admin for mlops server set-password"
+    )
+
+
 def _status(exc: Exception) -> int | None:
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None)
+
+
+def _start_hint(uri: str) -> str:
+    """On this PC, the usual cause is that no server was started yet."""
+    host = urlsplit(uri).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return " (start it with `mlops server start`, or try `mlops demo`)"
+    return " (is the central PC's server and tunnel up? `mlops doctor` checks each link)"
 
 
 def _reason(message: str) -> str:

@@ -30,7 +30,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from . import tracking
-from .errors import BadInput
+from .errors import BadInput, ServerUnavailable
 from .registry import ensure_experiment, ensure_registered_model
 from .settings import Settings
 from .tracking_server import (
@@ -84,8 +84,17 @@ def session(who: Admin) -> Iterator[None]:
         "MLFLOW_TRACKING_USERNAME": who.username,
         "MLFLOW_TRACKING_PASSWORD": who.password,
     }
-    with tracking.environment(credentials), tracking.server_errors(who.url):
-        yield
+    try:
+        with tracking.environment(credentials), tracking.server_errors(who.url):
+            yield
+    except ServerUnavailable as exc:
+        if "(403)" not in str(exc) or who.username == ADMIN_USERNAME:
+            raise
+        raise ServerUnavailable(
+            f"{exc}; admin verbs run as the login exported in MLFLOW_TRACKING_USERNAME "
+            f"({who.username!r}): unset it and MLFLOW_TRACKING_PASSWORD to use the admin's "
+            "password file"
+        ) from None
 
 
 def auth_client(url: str):
