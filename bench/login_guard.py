@@ -80,10 +80,10 @@ def run(project: Path, app: str, samples: int) -> dict[str, float]:
     sys.path.insert(0, str(project / "src"))
     package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
     server_mod = importlib.import_module(f"{package}.tracking_server")
-    guard = importlib.import_module(f"{package}.server_guard")
+    launcher = importlib.import_module(f"{package}.server_launcher")
     users_mod = importlib.import_module(f"{package}.users")
     settings_mod = importlib.import_module(f"{package}.settings")
-    guard.APP_NAME = app  # what `tracking_server.launch_command` passes to --app-name
+    launcher.APP_NAME = app  # what `tracking_server.launch_command` passes to --app-name
     root = Path(tempfile.mkdtemp(prefix="bench-login-"))
     paths = server_mod.ServerPaths(root / "data", root / "artifacts")
     port = importlib.import_module(f"{package}.process").free_port()

@@ -47,9 +47,8 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocketClose
 from werkzeug.security import check_password_hash, generate_password_hash
 
-APP_NAME = "team-guard"
-LOGIN_ATTEMPTS_ENV = "MLOPS_LOGIN_ATTEMPTS"
-AUTH_CACHE_TTL_ENV = "MLOPS_AUTH_CACHE_TTL"
+from .server_launcher import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
+
 MAX_WAIT_S = 300.0
 FORGET_AFTER_S = 900.0
 ARTIFACT_GRACE_S = 600.0  # a client may retry an upload whose answer it never got

@@ -8,7 +8,9 @@ orphan keeps the databases open and keeps answering. Started as
 
 in a process group of its own, this process asks Linux to send it SIGTERM when its parent dies
 (`PR_SET_PDEATHSIG`), and on SIGTERM, SIGINT or SIGHUP stops its whole group (the uvicorn
-supervisor and its worker) before it exits. Elsewhere, `restore` and `server start` still
+supervisor and its worker) before it exits. Once MLflow has prepared the command line, it
+becomes uvicorn (`exec`): the parent-death signal survives the exec, and uvicorn stops
+gracefully on it. Elsewhere, `restore` and `server start` still
 refuse while the port answers.
 """
 
@@ -21,6 +23,10 @@ import sys
 
 PARENT_ENV = "MLOPS_SERVER_PARENT_PID"
 PR_SET_PDEATHSIG = 1
+# What `mlops server start` passes to the app inside the server (see server_guard)
+APP_NAME = "team-guard"
+LOGIN_ATTEMPTS_ENV = "MLOPS_LOGIN_ATTEMPTS"
+AUTH_CACHE_TTL_ENV = "MLOPS_AUTH_CACHE_TTL"
 
 
 def die_with_parent() -> None:
@@ -43,9 +49,21 @@ def main(argv: list[str]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop_group)
     die_with_parent()
+    import mlflow.server
     from mlflow.cli import cli
 
+    if hasattr(mlflow.server, "_exec_cmd"):
+        mlflow.server._exec_cmd = exec_in_place
     cli.main(["server", *argv], prog_name="mlflow")
+
+
+def exec_in_place(cmd: list[str], *, extra_env: dict[str, str] | None = None, **_: object) -> None:
+    """Become the web server instead of keeping `mlflow server` (and all of MLflow it has
+    imported, ~250 MB) resident as its parent. The process group, the parent-death signal and
+    the pid stay: stopping the group still stops the server."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(cmd[0], cmd, {**os.environ, **(extra_env or {})})  # noqa: S606 (MLflow's own command)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import server_guard, server_launcher
+from . import server_launcher
 from .errors import BadInput, ServerUnavailable
 from .lock import DataDirLock, in_use, is_locked, processes_using
 from .process import ALL_INTERFACES, ChildProcess, hold_in_foreground, refuse_busy_port
@@ -203,7 +203,7 @@ def launch_command(
 ) -> list[str]:
     return [
         sys.executable, "-m", server_launcher.__name__,
-        "--app-name", server_guard.APP_NAME,
+        "--app-name", server_launcher.APP_NAME,
         "--backend-store-uri", backend_store_uri(paths, options),
         "--artifacts-destination", options.artifacts_destination or paths.artifacts_dir.as_uri(),
         "--serve-artifacts",
@@ -218,9 +218,9 @@ def launch_environment(paths: ServerPaths, options: ServerOptions, password: str
     secret_key, _ = _read_or_create(paths.secret_key_file, lambda: secrets.token_hex(32))
     return {
         **os.environ,
-        server_guard.LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
+        server_launcher.LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
         server_launcher.PARENT_ENV: str(os.getpid()),
-        server_guard.AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
+        server_launcher.AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secret_key,
         "MLFLOW_AUTH_CONFIG_PATH": str(paths.auth_ini),
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
