@@ -23,6 +23,7 @@ import requests
 from .errors import BadInput, ServerUnavailable
 
 POLL_S = 0.3
+PROGRESS_EVERY_S = 15
 # Recognised in a host setting (never bound here): the whole machine, reached on 127.0.0.1
 ALL_INTERFACES = ("0.0.0.0", "::", "")  # noqa: S104
 STOP_GRACE_S = 20
@@ -51,11 +52,20 @@ def wait_ready(
     what: str,
     timeout: float,
     log_file: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    timeout_hint: str = "",
 ) -> None:
-    """Until `url` answers 200, or the process dies, or the time is up (then one clear line)."""
+    """Until `url` answers 200, or the process dies, or the time is up (then one clear line).
+
+    A first start on a busy PC compiles MLflow's imports and migrates the database: `progress`
+    hears every 15 s that the process still lives, so nobody kills a start that is working."""
     where = f" (see {log_file})" if log_file else ""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline, next_note = started + timeout, started + PROGRESS_EVERY_S
     while time.monotonic() < deadline:
+        if progress and time.monotonic() >= next_note:
+            progress(f"  {what} is still starting ({time.monotonic() - started:.0f} s) ...")
+            next_note += PROGRESS_EVERY_S
         if process.poll() is not None:
             raise ServerUnavailable(f"{what} exited with code {process.returncode}{where}")
         try:
@@ -64,7 +74,7 @@ def wait_ready(
         except requests.RequestException:
             pass
         time.sleep(POLL_S)
-    raise ServerUnavailable(f"{what} did not answer {url} in {timeout:.0f} s{where}")
+    raise ServerUnavailable(f"{what} did not answer {url} in {timeout:.0f} s{where}{timeout_hint}")
 
 
 def terminate_tree(process: subprocess.Popen) -> None:
@@ -89,9 +99,12 @@ class ChildProcess:
     env: dict[str, str]
     what: str
     log_file: Path | None = None
+    timeout_hint: str = ""  # how to give it longer, said when the time is up
     process: subprocess.Popen | None = None
 
-    def start(self, ready_url: str, timeout: float) -> subprocess.Popen:
+    def start(
+        self, ready_url: str, timeout: float, progress: Callable[[str], None] | None = None
+    ) -> subprocess.Popen:
         output = self.log_file.open("ab") if self.log_file else None
         try:
             self.process = subprocess.Popen(
@@ -102,7 +115,10 @@ class ChildProcess:
             if output is not None:
                 output.close()  # the child holds its own copy
         try:
-            wait_ready(ready_url, self.process, self.what, timeout, self.log_file)
+            wait_ready(
+                ready_url, self.process, self.what, timeout, self.log_file, progress,
+                self.timeout_hint,
+            )  # fmt: skip
         except BaseException:
             self.stop()
             raise

@@ -255,7 +255,12 @@ class LocalServer:
             raise ServerUnavailable("the server was never started")
         return self.child.running()
 
-    def start(self, tunnel_domain: str = "", foreground: bool = False) -> LocalServer:
+    def start(
+        self,
+        tunnel_domain: str = "",
+        foreground: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> LocalServer:
         self.lock = DataDirLock(self.paths.data_dir)
         self.lock.acquire()
         try:
@@ -265,8 +270,9 @@ class LocalServer:
                 launch_environment(self.paths, self.options, self.admin_password),
                 "the tracking server",
                 None if foreground else self.paths.data_dir / "server.log",
+                timeout_hint="; a slow PC may need a larger [server] startup_timeout_s",
             )
-            self.child.start(f"{self.url}/health", self.options.startup_timeout_s)
+            self.child.start(f"{self.url}/health", self.options.startup_timeout_s, progress)
         except BaseException:
             self.stop()
             raise
@@ -418,7 +424,8 @@ def serve_forever(
     server = LocalServer(paths, options, password)
 
     def start() -> subprocess.Popen:
-        server.start(settings.tunnel.domain, foreground=True)
+        echo(f"Starting the tracking server on {server.url} ...")
+        server.start(settings.tunnel.domain, foreground=True, progress=echo)
         echo(f"MLflow tracking server at {server.url} (user {ADMIN_USERNAME}); Ctrl-C stops it")
         echo(f"  data: {paths.data_dir}  artifacts: {paths.artifacts_dir}")
         return server.running()
