@@ -51,13 +51,16 @@ def use_secrets(names: tuple[str, ...] = SECRETS) -> None:
         os.environ[name] = value
 
 
-def notebook_settings(experiment: str | None = None) -> Settings:
+def notebook_settings(experiment: str | None = None, data_csv: str | None = None) -> Settings:
     """The checkout's `mlops.toml`; `experiment` logs into another one (e.g. a personal sandbox,
-    whose runs `register-challenger` never looks at)."""
+    whose runs `register-challenger` never looks at); `data_csv` trains on a CSV kept out of
+    git (on Google Drive, or uploaded), with the same columns as the team's data."""
     settings = load_settings()
-    if not experiment:
-        return settings
-    return settings.replace("tracking", experiment=experiment)
+    if experiment:
+        settings = settings.replace("tracking", experiment=experiment)
+    if data_csv:
+        settings = settings.replace("data", source=data_csv)
+    return settings
 
 
 def check_connection(settings: Settings) -> list[CheckResult]:
