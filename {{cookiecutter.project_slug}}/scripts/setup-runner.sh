@@ -56,9 +56,11 @@ Security rules (read them first):
   3. The runner runs as its own unprivileged OS user ('$RUNNER_USER'): no sudo/administrator,
      not the user that runs the tracking server, so jobs cannot read the server's data dir
      (admin password, secret key).
-  4. The workflows log in as the MLflow user of role ci (READ on the experiment, MANAGE on the
+  4. The workflows log in as the MLflow user of role ci (READ on the experiment, EDIT on the
      registered model): uv run mlops server add-user github-ci --role ci
   5. Branch protection on main: pull requests with a review and the CI checks, no force pushes.
+     GitHub Free has none for private repositories: there, everyone with write access can run
+     code on this PC. Keep writers few, or use GitHub Pro/Team (docs/runner.md, rule 3).
 
 EOF
 }

@@ -310,7 +310,7 @@ def server_add_user(ctx: Context, name: str, role: str) -> None:
     """Create a user (password from a prompt, or stdin) and grant the role's permissions.
 
     reader: READ on the experiment and the model; member: EDIT on the experiment (log runs);
-    ci: READ on the experiment, MANAGE on the model (register, move aliases).
+    ci: READ on the experiment, EDIT on the model (register, move aliases).
     """
     from .users import add_user
 
