@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,10 @@ def verified_copy(settings: Settings, version: ModelVersion) -> Path:
     """The champion's files, downloaded and checked against the digest pinned at registration;
     the server loads this copy, so nothing changed on the tracking server after the promotion
     can reach production."""
-    folder = settings.resolve(SERVING_DIR) / f"version-{version.version}"
-    shutil.rmtree(folder, ignore_errors=True)
+    root = settings.resolve(SERVING_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    # A folder of its own: another `mlops serve` (or test) never rewrites files being loaded
+    folder = Path(tempfile.mkdtemp(prefix=f"{version.name}-v{version.version}-", dir=root))
     uri = tracking.connect(settings)
     with tracking.server_errors(uri):
         return fetch_verified(settings.model.registered_name, version, folder).folder
@@ -144,7 +147,12 @@ def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> N
     version = champion(settings)
     rows = smoke_rows(settings)
     model_uri = champion_uri(settings)
-    server = ModelServer(str(verified_copy(settings, version)), port, settings.tracking_uri)
+    copy = verified_copy(settings, version)
+    server = ModelServer(str(copy), port, settings.tracking_uri)
+
+    def stop() -> None:
+        server.stop()
+        shutil.rmtree(copy, ignore_errors=True)
 
     def start() -> subprocess.Popen:
         server.start()
@@ -157,4 +165,4 @@ def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> N
         echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
         return server.running()
 
-    hold_in_foreground(start, server.stop, "the model server", echo)
+    hold_in_foreground(start, stop, "the model server", echo)
