@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mlflow
+from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from .errors import BadInput
@@ -55,12 +55,12 @@ def order_by(settings: Settings) -> list[str]:
 
 def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFilter) -> Run:
     """The best eligible run; `BadInput` says why there is none (no runs, none finished...)."""
-    runs = mlflow.search_runs(
+    client = MlflowClient(tracking_uri=settings.tracking_uri)
+    runs = client.search_runs(
         experiment_ids=[experiment_id],
         filter_string=filter_string(criteria),
         order_by=order_by(settings),
         max_results=1,
-        output_format="list",
     )
     if runs:
         best = runs[0]
@@ -70,16 +70,15 @@ def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFi
                 f"{best.info.run_id}: log it on every training run (`mlops train` does)"
             )
         return best
-    raise BadInput(_why_none(experiment_id, criteria))
+    raise BadInput(_why_none(client, experiment_id, criteria))
 
 
-def _why_none(experiment_id: str, criteria: CandidateFilter) -> str:
+def _why_none(client: MlflowClient, experiment_id: str, criteria: CandidateFilter) -> str:
     """Tell "no runs at all" from "none finished" with one more bounded query."""
-    unfinished = mlflow.search_runs(
+    unfinished = client.search_runs(
         experiment_ids=[experiment_id],
         filter_string=filter_string(criteria, finished_only=False),
         max_results=1,
-        output_format="list",
     )
     narrowed = criteria != CandidateFilter()
     if unfinished:

@@ -140,7 +140,7 @@ def register_challenger(
 ) -> Registration:
     """Register the best candidate once and point `challenger` at it."""
     uri = tracking.connect(settings)
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=uri)
     name = settings.model.registered_name
     criteria = criteria or CandidateFilter()
     min_value = settings.promotion.min_value if min_value is None else min_value

@@ -25,7 +25,7 @@ from . import tracking
 from .data import load_split
 from .errors import ServerUnavailable
 from .model_files import fetch_verified
-from .process import ChildProcess, hold_in_foreground, refuse_busy_port
+from .process import ChildProcess, RunsAChild, hold_in_foreground, refuse_busy_port
 from .registry import CHAMPION, require_alias
 from .settings import Settings
 
@@ -77,7 +77,7 @@ def scoring_environment(tracking_uri: str) -> dict[str, str]:
 
 
 @dataclass
-class ModelServer:
+class ModelServer(RunsAChild):
     """A running `mlflow models serve`; a context manager that stops it."""
 
     model_uri: str
@@ -90,15 +90,6 @@ class ModelServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def process(self) -> subprocess.Popen | None:
-        return self.child.process if self.child else None
-
-    def running(self) -> subprocess.Popen:
-        if self.child is None:
-            raise ServerUnavailable("the server was never started")
-        return self.child.running()
-
     def start(self) -> ModelServer:
         refuse_busy_port("127.0.0.1", self.port, "the model server")
         self.child = ChildProcess(
@@ -109,16 +100,6 @@ class ModelServer:
         )
         self.child.start(f"{self.url}/ping", STARTUP_TIMEOUT_S)
         return self
-
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
-
-    def __enter__(self) -> ModelServer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def smoke_rows(settings: Settings) -> pd.DataFrame:

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import skops.io
 from mlflow import MlflowClient
@@ -142,7 +141,7 @@ def load(folder: Path) -> PendingRun:
 def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
     """Log one saved run as a normal candidate run, then delete its folder."""
     experiment_id = tracking.experiment_id(saved.experiment, create=True)
-    finished = _close_leftovers(experiment_id, saved.attempt)
+    finished = _close_leftovers(MlflowClient(tracking_uri=uri), experiment_id, saved.attempt)
     if finished:
         run_id = finished
     else:
@@ -160,18 +159,16 @@ def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
     return Uploaded(saved.folder, run_id, url, already_there=bool(finished))
 
 
-def _close_leftovers(experiment_id: str, attempt: str) -> str | None:
+def _close_leftovers(client: MlflowClient, experiment_id: str, attempt: str) -> str | None:
     """Mark FAILED the runs the failed attempt left RUNNING; return the id of a run of that
     attempt that did finish with its model (then there is nothing left to upload)."""
     if not attempt:
         return None
-    runs = mlflow.search_runs(
+    runs = client.search_runs(
         experiment_ids=[experiment_id],
         filter_string=f"tags.`{ATTEMPT_TAG}` = '{attempt}'",
         max_results=1000,
-        output_format="list",
     )
-    client = MlflowClient()
     for run in runs:
         if run.info.status == "RUNNING":
             client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
@@ -133,6 +134,35 @@ class ChildProcess:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             terminate_tree(self.process)
+
+
+ServerT = TypeVar("ServerT", bound="RunsAChild")
+
+
+class RunsAChild:
+    """What a server object that runs one `ChildProcess` shares: its process, the process a
+    foreground wait holds on to, and stopping it when a `with` block ends."""
+
+    child: ChildProcess | None
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.child.process if self.child else None
+
+    def running(self) -> subprocess.Popen:
+        if self.child is None:
+            raise ServerUnavailable("the server was never started")
+        return self.child.running()
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+
+    def __enter__(self: ServerT) -> ServerT:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class Terminated(Exception):

@@ -128,7 +128,7 @@ def promote(settings: Settings, dry_run: bool = False) -> Verdict:
     """Move champion to the challenger if the gates hold; a refused verdict moves nothing."""
     check_approvers(settings, "promote")
     uri = tracking.connect(settings)
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=uri)
     name = settings.model.registered_name
     with tracking.server_errors(uri):
         with tracking.first_contact():

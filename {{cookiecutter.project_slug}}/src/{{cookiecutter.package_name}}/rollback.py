@@ -35,7 +35,7 @@ def rollback(settings: Settings, dry_run: bool = False) -> str:
     just rolled back, since champion then already is previous-champion."""
     check_approvers(settings, "roll back")
     uri = tracking.connect(settings)
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=uri)
     name = settings.model.registered_name
     with tracking.server_errors(uri):
         with tracking.first_contact():

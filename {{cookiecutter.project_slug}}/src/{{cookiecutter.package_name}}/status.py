@@ -37,7 +37,7 @@ class AliasedVersion:
 def status_rows(settings: Settings) -> list[AliasedVersion]:
     """Each alias with its version, whose files are checked against their pinned digest."""
     uri = tracking.connect(settings)
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=uri)
     name = settings.model.registered_name
     with tracking.server_errors(uri):
         with tracking.first_contact():

@@ -26,9 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import server_launcher
-from .errors import BadInput, ServerUnavailable
+from .errors import BadInput
 from .lock import DataDirLock, in_use, is_locked, processes_using
-from .process import ALL_INTERFACES, ChildProcess, hold_in_foreground, refuse_busy_port
+from .process import (
+    ALL_INTERFACES,
+    ChildProcess,
+    RunsAChild,
+    hold_in_foreground,
+    refuse_busy_port,
+)
 from .settings import Settings
 
 BACKEND_DB, AUTH_DB = "mlflow.db", "auth.db"  # runs and models; users and grants
@@ -229,7 +235,7 @@ def launch_environment(paths: ServerPaths, options: ServerOptions, password: str
 
 
 @dataclass
-class LocalServer:
+class LocalServer(RunsAChild):
     """A running server process; a context manager that stops it (and its workers) on exit.
 
     It holds the data dir's lock while it runs: a second server, or a restore, on the same
@@ -245,15 +251,6 @@ class LocalServer:
     @property
     def url(self) -> str:
         return self.options.url
-
-    @property
-    def process(self) -> subprocess.Popen | None:
-        return self.child.process if self.child else None
-
-    def running(self) -> subprocess.Popen:
-        if self.child is None:
-            raise ServerUnavailable("the server was never started")
-        return self.child.running()
 
     def start(
         self,
@@ -280,18 +277,11 @@ class LocalServer:
 
     def stop(self) -> None:
         try:
-            if self.child is not None:
-                self.child.stop()
+            super().stop()
         finally:
             if self.lock is not None:
                 self.lock.release()
                 self.lock = None
-
-    def __enter__(self) -> LocalServer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def prepare(paths: ServerPaths, options: ServerOptions) -> tuple[str, bool]:

@@ -293,7 +293,7 @@ def _log(
 ) -> TuneResult:
     trials, best, uri = search.trials, search.best, settings.tracking_uri
     experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=uri)
     best_run_id = model_uri = ""
     with logged_run(experiment_id=experiment_id, run_name=run_name, tags=tags.parent) as parent:
         for trial in tqdm(trials, desc="tune: log", unit="run", disable=not progress):
