@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
+
 import mlflow.pyfunc
 import pytest
 import requests
@@ -70,6 +74,12 @@ def test_serve_starts_the_champion_and_smoke_tests_it(champion, tracking_server,
         assert f"smoke prediction on 3 holdout rows: {expected}" in output
         url = f"http://127.0.0.1:{port}"
         assert predict(url, smoke_rows(settings)) == expected
+        [example] = re.findall(r"a request to try: curl .* -d (.+)$", output, re.M)
+        pasted = json.loads(shlex.split(example)[0])  # what the shell hands to curl
+        answer = requests.post(f"{url}/invocations", json=pasted, timeout=30)
+        assert answer.status_code == 200 and answer.json()["predictions"] == expected[:1]
+        columns = re.search(r"input columns \((\d+)\): (.+)$", output, re.M)
+        assert columns.group(2).split(", ") == list(smoke_rows(settings).columns)
         assert requests.get(f"{url}/ping", timeout=5).status_code == 200
     finally:
         assert served.stop() == 0, served.output()

@@ -7,7 +7,9 @@ alias is resolved when the server starts: after a promotion, restart it (docs/ce
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -107,12 +109,25 @@ def smoke_rows(settings: Settings) -> pd.DataFrame:
     return load_split(settings).x_test.head(SMOKE_ROWS)
 
 
-def predict(url: str, rows: pd.DataFrame) -> list:
-    """POST raw rows as a client would; missing values travel as JSON null."""
+def payload(rows: pd.DataFrame) -> dict:
+    """MLflow's scoring format for raw rows; missing values travel as JSON null."""
     plain = rows.astype(object).where(rows.notna(), None)
-    payload = {"dataframe_split": plain.to_dict(orient="split")}
+    return {"dataframe_split": plain.to_dict(orient="split")}
+
+
+def example_request(url: str, rows: pd.DataFrame) -> str:
+    """A request a teammate can paste: one holdout row with every input column."""
+    body = json.dumps(payload(rows.head(1)), separators=(",", ":"), default=str)
+    return (
+        f"curl -s -X POST {url}/invocations -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(body)}"
+    )
+
+
+def predict(url: str, rows: pd.DataFrame) -> list:
+    """POST raw rows as a client would."""
     try:
-        response = requests.post(f"{url}/invocations", json=payload, timeout=60)
+        response = requests.post(f"{url}/invocations", json=payload(rows), timeout=60)
     except requests.RequestException as exc:
         raise ServerUnavailable(
             f"{url}/invocations does not answer ({type(exc).__name__})"
@@ -143,6 +158,8 @@ def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> N
             f"{server.url}/invocations"
         )
         echo(f"smoke prediction on {len(rows)} holdout rows: {predictions}")
+        echo(f"input columns ({len(rows.columns)}): {', '.join(map(str, rows.columns))}")
+        echo(f"a request to try: {example_request(server.url, rows)}")
         echo("Ctrl-C stops it; restart it after each promotion to serve the new champion.")
         return server.running()
 
