@@ -6,6 +6,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
@@ -197,6 +198,36 @@ def test_a_backup_killed_half_way_is_cleaned_up_by_the_next(team, tmp_path, monk
     assert not partial[0].exists()
     [complete] = backups_in(tmp_path / "bk")
     assert (complete / MANIFEST).is_file() and (complete / "mlflow.db").stat().st_size > 1 << 27
+
+
+KILLED_MID_TRANSACTION = """
+import os, signal, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("pragma cache_size = 10")  # spill to the file, so the journal is hot
+db.execute("begin")
+db.execute("update filler set blob = zeroblob(65536)")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_writer_killed_mid_transaction_backs_up_its_last_commit(tmp_path, monkeypatch):
+    """A crash mid-write leaves a hot journal that a read-only reader may not roll back: the
+    backup rolls it back (as the server would on start) and holds the last committed data."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    rows = [(os.urandom(1 << 16),) for _ in range(50)]
+    with closing(sqlite3.connect(data_dir / "mlflow.db")) as db, db:
+        db.execute("create table filler (blob)")
+        db.executemany("insert into filler values (?)", rows)
+    subprocess.run([sys.executable, "-c", KILLED_MID_TRANSACTION, data_dir / "mlflow.db"])
+    assert (data_dir / "mlflow.db-journal").stat().st_size > 0, "no hot journal to recover"
+    config = write_config(tmp_path / "config", data_dir=str(data_dir),
+                          backup_dir=str(tmp_path / "bk"))  # fmt: skip
+    monkeypatch.setenv("MLOPS_CONFIG", str(config))
+    assert main(["server", "backup"]) == 0
+    [backup] = backups_in(tmp_path / "bk")
+    with closing(sqlite3.connect(backup / "mlflow.db")) as db:
+        assert db.execute("select blob from filler order by rowid").fetchall() == rows
 
 
 def test_a_server_killed_during_a_backup_leaves_every_earlier_backup_intact(

@@ -38,12 +38,25 @@ process, a power cut) and is removed, so leftovers never fill a Drive quota."""
 
 def copy_database(source: Path, target: Path) -> None:
     """sqlite's online backup: a consistent snapshot even while the server writes."""
+    try:
+        _snapshot(source, target, read_only=True)
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_READONLY_ROLLBACK":
+            raise
+        # A writer was killed mid-transaction and left a hot journal; only a read-write
+        # connection may roll it back, exactly as the server does when it next opens the DB.
+        target.unlink(missing_ok=True)
+        _snapshot(source, target, read_only=False)
+    check_database(target)
+
+
+def _snapshot(source: Path, target: Path, *, read_only: bool) -> None:
+    mode = "?mode=ro" if read_only else ""
     with (
-        closing(sqlite3.connect(f"file:{source.as_posix()}?mode=ro", uri=True, timeout=30)) as src,
+        closing(sqlite3.connect(f"file:{source.as_posix()}{mode}", uri=True, timeout=30)) as src,
         closing(sqlite3.connect(target)) as copy,
     ):
         src.backup(copy)
-    check_database(target)
 
 
 def check_database(path: Path) -> None:
