@@ -19,16 +19,10 @@ from urllib.parse import urlsplit
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
-TASKS = ("classification", "regression")
-DATASETS = {
-    "classification": ("breast_cancer", "wine", "iris", "digits"),
-    "regression": ("diabetes",),
-}
-METRICS = {
-    "classification": ("f1", "roc_auc", "accuracy", "precision", "recall", "log_loss"),
-    "regression": ("rmse", "mae", "r2"),
-}
-UNIT_INTERVAL = ("f1", "roc_auc", "accuracy", "precision", "recall")
+CHOICES = ANSWERS["_choices"]  # datasets and metrics; the package gets the same table
+DATASETS = CHOICES["datasets"]
+METRICS = CHOICES["metrics"]
+TASKS = tuple(DATASETS)
 TUNNELS = ("ngrok", "cloudflared", "none")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
 RESERVED_PACKAGES = {"mlflow", "sklearn", "pandas", "numpy", "tests", "test", "src", "mlops"}
@@ -180,12 +174,19 @@ def check_threshold(a):
     except ValueError:
         raise BadAnswer("min_metric_value", "give a number, or leave it empty") from None
     check(value == value and abs(value) != float("inf"), "min_metric_value", "give a finite number")
-    if metric in UNIT_INTERVAL:
-        check(0 <= value <= 1, "min_metric_value", f"{metric} lies between 0 and 1")
-    elif metric == "r2":
-        check(value <= 1, "min_metric_value", "r2 is at most 1")
-    else:
-        check(value >= 0, "min_metric_value", f"{metric} is never negative")
+    low, high = CHOICES["metric_ranges"][metric]
+    check(
+        (low is None or value >= low) and (high is None or value <= high),
+        "min_metric_value",
+        f"{metric} {range_text(low, high)}",
+    )
+
+
+def range_text(low, high):
+    """Said as the package's settings say it (`choices.range_text`)."""
+    if low is not None and high is not None:
+        return f"lies between {low:g} and {high:g}"
+    return f"is never below {low:g}" if low is not None else f"is at most {high:g}"
 
 
 def check_tracking(a):

@@ -27,6 +27,7 @@ BAD_ANSWERS = [
         "min_metric_value",
     ),
     ({"min_metric_value": "nan"}, "min_metric_value"),
+    ({"task": "regression", "primary_metric": "r2", "min_metric_value": "1.5"}, "min_metric_value"),
     ({"tracking_uri": "localhost:5000"}, "tracking_uri"),
     ({"tracking_uri": "ftp://127.0.0.1"}, "tracking_uri"),
     ({"tracking_uri": "http://admin:secret@127.0.0.1:5000"}, "tracking_uri"),

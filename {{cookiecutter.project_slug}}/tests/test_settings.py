@@ -1,8 +1,10 @@
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.choices import METRIC_RANGES
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.settings import find_config, load_settings
 
@@ -91,6 +93,17 @@ def swap(old: str, new: str):
 def test_a_malformed_file_is_one_clear_error(tmp_path, change, message):
     with pytest.raises(BadInput, match=message) as caught:
         load_settings(write(tmp_path, change(valid_text())))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_gate_no_model_can_pass_is_refused(tmp_path, project_settings):
+    """A min_value outside the metric's range would block every promotion without a word."""
+    low, high = METRIC_RANGES[project_settings.metric.primary]
+    impossible = high + 1 if high is not None else low - 1
+    text = re.sub(r"(?m)^#? ?min_value = .*$", "", valid_text())
+    text = text.replace("[promotion]", f"[promotion]\nmin_value = {impossible}", 1)
+    with pytest.raises(BadInput, match="min_value = .* can never be met") as caught:
+        load_settings(write(tmp_path, text))
     assert "\n" not in str(caught.value)
 
 

@@ -16,16 +16,15 @@ from mlflow.data.pandas_dataset import PandasDataset
 from sklearn import datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
+from .choices import DATASETS
 from .data_checks import check_frame
 from .errors import BadInput, first_line
 from .settings import Settings
 
-BUNDLED = {
-    "breast_cancer": ("classification", sk_datasets.load_breast_cancer),
-    "wine": ("classification", sk_datasets.load_wine),
-    "iris": ("classification", sk_datasets.load_iris),
-    "digits": ("classification", sk_datasets.load_digits),
-    "diabetes": ("regression", sk_datasets.load_diabetes),
+BUNDLED = {  # name: (task, loader); the names come from the project's choices
+    name: (task, getattr(sk_datasets, f"load_{name}"))
+    for task, names in DATASETS.items()
+    for name in names
 }
 SKLEARN_PREFIX = "sklearn:"
 

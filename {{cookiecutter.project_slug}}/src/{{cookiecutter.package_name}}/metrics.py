@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
+
+from . import choices
 
 Task = Literal["classification", "regression"]
 
@@ -61,28 +63,23 @@ def _roc_auc(y_true, _pred, proba) -> float:
     return skm.roc_auc_score(y_true, proba, multi_class="ovr")
 
 
-_METRICS = [
-    Metric("accuracy", "classification", True, lambda y, p, _: skm.accuracy_score(y, p)),
-    Metric("f1", "classification", True, _averaged(lambda *a, **k: skm.f1_score(*a, **k))),
-    Metric(
-        "precision",
-        "classification",
-        True,
-        _averaged(lambda *a, **k: skm.precision_score(*a, **k), zero_division=0),
-    ),
-    Metric(
-        "recall",
-        "classification",
-        True,
-        _averaged(lambda *a, **k: skm.recall_score(*a, **k), zero_division=0),
-    ),
-    Metric("roc_auc", "classification", True, _roc_auc),
-    Metric("log_loss", "classification", False, lambda y, _, proba: skm.log_loss(y, proba)),
-    Metric("rmse", "regression", False, lambda y, p, _: skm.root_mean_squared_error(y, p)),
-    Metric("mae", "regression", False, lambda y, p, _: skm.mean_absolute_error(y, p)),
-    Metric("r2", "regression", True, lambda y, p, _: skm.r2_score(y, p)),
-]
-METRICS: dict[str, Metric] = {metric.name: metric for metric in _METRICS}
+_DEFINITIONS: dict[str, tuple[bool, Callable[[Any, Any, Any], float]]] = {
+    # name: (greater_is_better, score); which task each belongs to is in `choices`
+    "accuracy": (True, lambda y, p, _: skm.accuracy_score(y, p)),
+    "f1": (True, _averaged(lambda *a, **k: skm.f1_score(*a, **k))),
+    "precision": (True, _averaged(lambda *a, **k: skm.precision_score(*a, **k), zero_division=0)),
+    "recall": (True, _averaged(lambda *a, **k: skm.recall_score(*a, **k), zero_division=0)),
+    "roc_auc": (True, _roc_auc),
+    "log_loss": (False, lambda y, _, proba: skm.log_loss(y, proba)),
+    "rmse": (False, lambda y, p, _: skm.root_mean_squared_error(y, p)),
+    "mae": (False, lambda y, p, _: skm.mean_absolute_error(y, p)),
+    "r2": (True, lambda y, p, _: skm.r2_score(y, p)),
+}
+METRICS: dict[str, Metric] = {
+    name: Metric(name, cast(Task, task), *_DEFINITIONS[name])
+    for task, names in choices.METRICS.items()
+    for name in names
+}
 
 
 @dataclass(frozen=True)

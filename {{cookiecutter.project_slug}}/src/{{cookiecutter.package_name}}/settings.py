@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from .choices import METRIC_RANGES, range_text, within_range
 from .errors import BadInput
 from .metrics import METRICS, Task
 
@@ -174,6 +175,13 @@ class Settings(_Section):
             raise ValueError(
                 f"[metric] greater_is_better must be {str(metric.greater_is_better).lower()} "
                 f"for {metric.name}"
+            )
+        floor = self.promotion.min_value
+        if floor is not None and not within_range(metric.name, floor):
+            # a gate no model can pass would block every promotion without saying why
+            raise ValueError(
+                f"[promotion] min_value = {floor:g} can never be met: {metric.name} "
+                f"{range_text(*METRIC_RANGES[metric.name])}"
             )
         return self
 
