@@ -21,11 +21,7 @@ def remove(*relative_paths):
 
 
 def prune_options(answers):
-    tunnel = answers["tunnel"]
-    if tunnel != "ngrok":
-        remove("docs/tunnel-ngrok.md")
-    if tunnel != "cloudflared":
-        remove("docs/tunnel-cloudflared.md")
+    # both tunnel guides stay: `[tunnel] provider` can be switched later, and errors cite them
     if answers["license"] == "Proprietary":
         remove("LICENSE")
     if not answers["dataset"].lower().endswith(".csv"):

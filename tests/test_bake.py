@@ -12,8 +12,6 @@ from .bakery import DEFAULTS, TEMPLATE_PROJECT, bake, leftovers, tool
 from .conftest import NAMED, OPTION_SETS
 
 OPTION_FILES = {
-    "docs/tunnel-ngrok.md": lambda a: a["tunnel"] == "ngrok",
-    "docs/tunnel-cloudflared.md": lambda a: a["tunnel"] == "cloudflared",
     "LICENSE": lambda a: a["license"] != "Proprietary",
     "data/README.md": lambda a: a["dataset"].endswith(".csv"),
 }

@@ -10,8 +10,8 @@ from {{ cookiecutter.package_name }}.train import train
 
 
 def experiment(settings) -> str:
-    tracking.connect(settings)
-    return tracking.experiment_id(settings.tracking.experiment, create=True)
+    with tracking.connected(settings):
+        return tracking.experiment_id(settings.tracking.experiment, create=True)
 
 
 def test_the_filter_keeps_finished_candidates_with_a_model():

@@ -17,7 +17,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
-from {{ cookiecutter.package_name }} import server_guard, tracking
+from {{ cookiecutter.package_name }} import server_guard
+from {{ cookiecutter.package_name }}.mlflow_environment import environment
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.server_guard import (
     Backoff,
@@ -277,7 +278,7 @@ class AdminClient:
 
     def __getattr__(self, name: str):
         def call(*args, **kwargs):
-            with tracking.environment(self.login):
+            with environment(self.login):
                 return getattr(MlflowClient(self.url), name)(*args, **kwargs)
 
         return call
@@ -463,7 +464,7 @@ def test_concurrent_creates_give_a_run_one_version(team):
             return exc.error_code
 
     # one environment for all threads: per-call credentials would race on os.environ
-    with tracking.environment(team.admin.login):
+    with environment(team.admin.login):
         client = MlflowClient(team.url)
         with ThreadPoolExecutor(max_workers=8) as pool:
             outcomes = list(pool.map(create, range(8)))

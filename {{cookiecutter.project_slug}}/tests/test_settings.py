@@ -102,7 +102,7 @@ def test_a_gate_no_model_can_pass_is_refused(tmp_path, project_settings):
     impossible = high + 1 if high is not None else low - 1
     text = re.sub(r"(?m)^#? ?min_value = .*$", "", valid_text())
     text = text.replace("[promotion]", f"[promotion]\nmin_value = {impossible}", 1)
-    with pytest.raises(BadInput, match="min_value = .* can never be met") as caught:
+    with pytest.raises(BadInput, match=r"min_value = .* can never be met") as caught:
         load_settings(write(tmp_path, text))
     assert "\n" not in str(caught.value)
 

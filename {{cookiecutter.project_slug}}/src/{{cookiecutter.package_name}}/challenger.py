@@ -139,33 +139,33 @@ def register_challenger(
     dry_run: bool = False,
 ) -> Registration:
     """Register the best candidate once and point `challenger` at it."""
-    uri = tracking.connect(settings)
-    client = MlflowClient(tracking_uri=uri)
-    name = settings.model.registered_name
-    criteria = criteria or CandidateFilter()
-    min_value = settings.promotion.min_value if min_value is None else min_value
-    with tracking.server_errors(uri):
-        experiment_id = tracking.experiment_id(settings.tracking.experiment, create=False)
-        if newer_than_challenger:
-            criteria = _after_challenger(client, name, criteria)
-        run = best_candidate(settings, experiment_id, criteria)
-        metric = run.data.metrics[ranking_metric(settings)]
-        _check_min_value(settings, metric, min_value)
-        existing = _existing_version(client, name, run.info.run_id)
-        if dry_run:
-            decision = Registration(
-                run, metric, existing.version if existing else None, False, True
-            )
-            write_step_summary(decision.markdown(settings))
-            return decision
-        created = False
-        if existing is None:
-            existing, created = _register(client, name, run, settings, metric)
-        version = existing
-        move_alias(client, name, CHALLENGER, version)
-    registration = Registration(run, metric, version.version, created, False)
-    write_step_summary(registration.markdown(settings))
-    return registration
+    with tracking.connected(settings) as uri:
+        client = MlflowClient(tracking_uri=uri)
+        name = settings.model.registered_name
+        criteria = criteria or CandidateFilter()
+        min_value = settings.promotion.min_value if min_value is None else min_value
+        with tracking.server_errors(uri):
+            experiment_id = tracking.experiment_id(settings.tracking.experiment, create=False)
+            if newer_than_challenger:
+                criteria = _after_challenger(client, name, criteria)
+            run = best_candidate(settings, experiment_id, criteria)
+            metric = run.data.metrics[ranking_metric(settings)]
+            _check_min_value(settings, metric, min_value)
+            existing = _existing_version(client, name, run.info.run_id)
+            if dry_run:
+                decision = Registration(
+                    run, metric, existing.version if existing else None, False, True
+                )
+                write_step_summary(decision.markdown(settings))
+                return decision
+            created = False
+            if existing is None:
+                existing, created = _register(client, name, run, settings, metric)
+            version = existing
+            move_alias(client, name, CHALLENGER, version)
+        registration = Registration(run, metric, version.version, created, False)
+        write_step_summary(registration.markdown(settings))
+        return registration
 
 
 def _register(

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ import click
 
 from . import __version__
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
+from .mlflow_environment import QUIET, environment, unless_set
 from .settings import Settings, load_settings
 
 UNEXPECTED = 4
@@ -437,11 +437,7 @@ def serve(ctx: Context, port: int) -> None:
 
 
 def _quiet_libraries() -> None:
-    """Library chatter would bury the one line a failing command prints; set before importing
-    MLflow, which reads its logging level at import time."""
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    """Library chatter would bury the one line a failing command prints."""
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="mlflow")
@@ -457,6 +453,12 @@ def _write_traceback() -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mlops` console script; returns the exit code."""
     _quiet_libraries()
+    with environment(unless_set(QUIET)):  # before MLflow's import, which reads its level
+        return _dispatch(argv)
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    """Run the verb; every failure ends in one line on stderr and its exit code."""
     if any("\0" in arg for arg in argv or ()):  # no shell passes one; a caller in Python can
         _say("an argument contains a NUL character (see mlops --help)")
         return BadInput.exit_code

@@ -11,10 +11,10 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import tracking
 from .candidate_search import CandidateFilter
 from .challenger import register_challenger
 from .errors import BadInput
+from .mlflow_environment import environment
 from .process import free_port, hold_in_foreground
 from .promotion import promote
 from .settings import Settings
@@ -80,7 +80,7 @@ def demo(
         "MLFLOW_TRACKING_PASSWORD": server.admin_password,
     }
     try:
-        with tracking.environment(credentials):
+        with environment(credentials):
             result = _lifecycle(local, plan, server, echo)
     finally:
         if not keep_server:

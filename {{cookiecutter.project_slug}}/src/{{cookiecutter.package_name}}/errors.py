@@ -50,3 +50,8 @@ class ServerUnavailable(MlopsError):
     """The tracking server cannot be used: unreachable, timed out, 401 or 403."""
 
     exit_code = 3
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+        """The HTTP status that said no (401, 403, 507), None when the server never answered."""

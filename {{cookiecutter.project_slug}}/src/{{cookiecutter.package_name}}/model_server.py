@@ -42,10 +42,12 @@ def champion_uri(settings: Settings) -> str:
 
 def champion(settings: Settings) -> ModelVersion:
     """The version `champion` points at; a clear line when there is none yet."""
-    uri = tracking.connect(settings)
-    name = settings.model.registered_name
-    with tracking.server_errors(uri), tracking.first_contact():
-        return require_alias(MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote")
+    with tracking.connected(settings) as uri:
+        name = settings.model.registered_name
+        with tracking.server_errors(uri), tracking.first_contact():
+            return require_alias(
+                MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote"
+            )
 
 
 def verified_copy(settings: Settings, version: ModelVersion) -> Path:
@@ -56,8 +58,7 @@ def verified_copy(settings: Settings, version: ModelVersion) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     # A folder of its own: another `mlops serve` (or test) never rewrites files being loaded
     folder = Path(tempfile.mkdtemp(prefix=f"{version.name}-v{version.version}-", dir=root))
-    uri = tracking.connect(settings)
-    with tracking.server_errors(uri):
+    with tracking.connected(settings) as uri, tracking.server_errors(uri):
         return fetch_verified(settings.model.registered_name, version, folder).folder
 
 

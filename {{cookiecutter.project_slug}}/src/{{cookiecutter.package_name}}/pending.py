@@ -185,9 +185,9 @@ def upload_all(settings: Settings) -> list[Uploaded]:
     saved = [load(folder) for folder in folders(settings)]
     if not saved:
         return []
-    uri = tracking.connect(settings)
-    uploaded = []
-    with tracking.server_errors(uri):
-        for run in saved:
-            uploaded.append(upload(settings, run, uri))
-    return uploaded
+    with tracking.connected(settings) as uri:
+        uploaded = []
+        with tracking.server_errors(uri):
+            for run in saved:
+                uploaded.append(upload(settings, run, uri))
+        return uploaded

@@ -127,30 +127,32 @@ def holdout_predictions(name: str, version: ModelVersion, split: Split) -> Predi
 def promote(settings: Settings, dry_run: bool = False) -> Verdict:
     """Move champion to the challenger if the gates hold; a refused verdict moves nothing."""
     check_approvers(settings, "promote")
-    uri = tracking.connect(settings)
-    client = MlflowClient(tracking_uri=uri)
-    name = settings.model.registered_name
-    with tracking.server_errors(uri):
-        with tracking.first_contact():
-            challenger = require_alias(
-                client, name, CHALLENGER, "run `mlops register-challenger` first"
-            )
-        champion = aliased_version(client, name, CHAMPION)
-        if champion is not None and champion.version == challenger.version:
-            verdict = Verdict(challenger, champion, {}, None)
-            verdict.outcome = f"version {challenger.version} already is {CHAMPION}: nothing to do"
-            return verdict
-        split = load_split(settings)
-        _check_digests(split, challenger, champion)
-        verdict = judge(settings, split, name, challenger, champion)
-        if not verdict.passed:
-            verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
-        elif dry_run:
-            verdict.outcome = f"dry run: version {challenger.version} would become {CHAMPION}"
-        else:
-            _move(client, name, verdict)
-        write_step_summary(verdict.markdown(name))
-    return verdict
+    with tracking.connected(settings) as uri:
+        client = MlflowClient(tracking_uri=uri)
+        name = settings.model.registered_name
+        with tracking.server_errors(uri):
+            with tracking.first_contact():
+                challenger = require_alias(
+                    client, name, CHALLENGER, "run `mlops register-challenger` first"
+                )
+            champion = aliased_version(client, name, CHAMPION)
+            if champion is not None and champion.version == challenger.version:
+                verdict = Verdict(challenger, champion, {}, None)
+                verdict.outcome = (
+                    f"version {challenger.version} already is {CHAMPION}: nothing to do"
+                )
+                return verdict
+            split = load_split(settings)
+            _check_digests(split, challenger, champion)
+            verdict = judge(settings, split, name, challenger, champion)
+            if not verdict.passed:
+                verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
+            elif dry_run:
+                verdict.outcome = f"dry run: version {challenger.version} would become {CHAMPION}"
+            else:
+                _move(client, name, verdict)
+            write_step_summary(verdict.markdown(name))
+        return verdict
 
 
 def judge(

@@ -34,30 +34,30 @@ def rollback(settings: Settings, dry_run: bool = False) -> str:
     """champion <- previous-champion; a second rollback cannot re-promote the version that was
     just rolled back, since champion then already is previous-champion."""
     check_approvers(settings, "roll back")
-    uri = tracking.connect(settings)
-    client = MlflowClient(tracking_uri=uri)
-    name = settings.model.registered_name
-    with tracking.server_errors(uri):
-        with tracking.first_contact():
-            previous = require_alias(client, name, PREVIOUS, "nothing to roll back to")
-        with tempfile.TemporaryDirectory(prefix="mlops-rollback-") as folder:
-            fetch_verified(name, previous, Path(folder))
-        current = aliased_version(client, name, CHAMPION)
-        if current is not None and current.version == previous.version:
-            raise BadInput(
-                f"{CHAMPION} already is {PREVIOUS} (version {previous.version}): nothing to roll "
-                "back to"
+    with tracking.connected(settings) as uri:
+        client = MlflowClient(tracking_uri=uri)
+        name = settings.model.registered_name
+        with tracking.server_errors(uri):
+            with tracking.first_contact():
+                previous = require_alias(client, name, PREVIOUS, "nothing to roll back to")
+            with tempfile.TemporaryDirectory(prefix="mlops-rollback-") as folder:
+                fetch_verified(name, previous, Path(folder))
+            current = aliased_version(client, name, CHAMPION)
+            if current is not None and current.version == previous.version:
+                raise BadInput(
+                    f"{CHAMPION} already is {PREVIOUS} (version {previous.version}): "
+                    "nothing to roll back to"
+                )
+            what = f"{CHAMPION} -> version {previous.version}" + (
+                f" (was version {current.version})" if current else ""
             )
-        what = f"{CHAMPION} -> version {previous.version}" + (
-            f" (was version {current.version})" if current else ""
-        )
-        if dry_run:
-            return _summarised(f"would move {what}")
-        if current is not None:  # the record first: a rollback cut off midway is still on file
-            client.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, now_utc())
-            client.set_model_version_tag(name, current.version, ROLLED_BACK_BY_TAG, who())
-        move_alias(client, name, CHAMPION, previous)
-    return _summarised(f"moved {what}")
+            if dry_run:
+                return _summarised(f"would move {what}")
+            if current is not None:  # the record first: a rollback cut off midway is still on file
+                client.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, now_utc())
+                client.set_model_version_tag(name, current.version, ROLLED_BACK_BY_TAG, who())
+            move_alias(client, name, CHAMPION, previous)
+        return _summarised(f"moved {what}")
 
 
 def _summarised(outcome: str) -> str:

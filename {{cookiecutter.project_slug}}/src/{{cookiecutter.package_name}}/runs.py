@@ -23,8 +23,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
-from . import tracking
 from .data import Split
+from .mlflow_environment import environment
 from .model_files import check_loggable
 from .provenance import run_tags
 from .settings import Settings
@@ -116,7 +116,7 @@ def end_failed() -> None:
     probably gone, and MLflow's retries would make the user wait a second time. A run left
     RUNNING this way is closed by `upload-pending` (it carries the attempt tag)."""
     quiet = suppress(MlflowException, requests.exceptions.RequestException)
-    with tracking.environment(ONE_QUICK_TRY), quiet:
+    with environment(ONE_QUICK_TRY), quiet:
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
 
 

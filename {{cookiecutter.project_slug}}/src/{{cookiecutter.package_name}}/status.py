@@ -36,19 +36,19 @@ class AliasedVersion:
 
 def status_rows(settings: Settings) -> list[AliasedVersion]:
     """Each alias with its version, whose files are checked against their pinned digest."""
-    uri = tracking.connect(settings)
-    client = MlflowClient(tracking_uri=uri)
-    name = settings.model.registered_name
-    with tracking.server_errors(uri):
-        with tracking.first_contact():
-            first = aliased_version(client, name, ALIASES[0])
-        versions = [first] + [aliased_version(client, name, alias) for alias in ALIASES[1:]]
-        distinct = {v.version: v for v in versions if v is not None}  # each downloaded once
-        checked = {number: _files(name, v) for number, v in distinct.items()}
-    return [
-        AliasedVersion(alias, version, checked[version.version] if version else "-")
-        for alias, version in zip(ALIASES, versions, strict=True)
-    ]
+    with tracking.connected(settings) as uri:
+        client = MlflowClient(tracking_uri=uri)
+        name = settings.model.registered_name
+        with tracking.server_errors(uri):
+            with tracking.first_contact():
+                first = aliased_version(client, name, ALIASES[0])
+            versions = [first] + [aliased_version(client, name, alias) for alias in ALIASES[1:]]
+            distinct = {v.version: v for v in versions if v is not None}  # each downloaded once
+            checked = {number: _files(name, v) for number, v in distinct.items()}
+        return [
+            AliasedVersion(alias, version, checked[version.version] if version else "-")
+            for alias, version in zip(ALIASES, versions, strict=True)
+        ]
 
 
 def _files(name: str, version: ModelVersion) -> str:

@@ -1,8 +1,8 @@
 """Talking to the tracking server: fail fast on a dead tunnel, say clearly why a call failed.
 
-MLflow's defaults (7 retries, 120 s timeout, backoff factor 2) take minutes to report a dead
-server. The project sets tighter defaults (a dead server is reported within about 30 s); any
-`MLFLOW_HTTP_REQUEST_*` variable the user sets still wins.
+Every verb runs inside `connected`, which points MLflow at the server with the project's HTTP
+defaults (`mlflow_environment.HTTP_DEFAULTS`: a dead server is reported within about 30 s, not
+MLflow's minutes) and puts everything back when the verb ends.
 """
 
 from __future__ import annotations
@@ -18,24 +18,8 @@ import requests
 from mlflow.exceptions import MlflowException
 
 from .errors import BadInput, ServerUnavailable, is_disk_full
+from .mlflow_environment import FIRST_CONTACT, HTTP_DEFAULTS, environment, unless_set
 from .settings import Settings
-
-HTTP_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-    # pip_requirements are explicit and the lock hash is a run tag: no uv export per model
-    "MLFLOW_UV_AUTO_DETECT": "false",
-    "MLFLOW_LOG_UV_FILES": "false",
-    # ending a run otherwise fetches it again only to print its link: one request per run
-    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-}
-
-
-FIRST_CONTACT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
-"""A verb's first request: no retry, 10 s. A server that accepts connections and never answers
-(a stalled tunnel, a hung process) is then reported in about 10 s instead of after every retry;
-once it has answered, the retries of `HTTP_DEFAULTS` protect the rest of the work."""
 
 
 @contextmanager
@@ -50,14 +34,19 @@ def first_contact() -> Iterator[None]:
         yield
 
 
-def connect(settings: Settings) -> str:
-    """Point MLflow at the configured server with the project's HTTP defaults; return the URI."""
-    for name, value in HTTP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
+@contextmanager
+def connected(settings: Settings) -> Iterator[str]:
+    """Point MLflow at the configured server, with the project's HTTP defaults, for a block;
+    yield the URI. MLflow keeps the URI in `MLFLOW_TRACKING_URI` too: the previous URI and
+    variables are back when the block ends, so a later `load_settings` is not steered by it."""
+    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
     logging.getLogger("urllib3").setLevel(logging.ERROR)
-    uri = settings.tracking_uri
-    mlflow.set_tracking_uri(uri)
-    return uri
+    with environment(unless_set(HTTP_DEFAULTS)):
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        try:
+            yield settings.tracking_uri
+        finally:
+            mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None: back to unset
 
 
 def translate(exc: Exception, uri: str) -> Exception:
@@ -66,7 +55,8 @@ def translate(exc: Exception, uri: str) -> Exception:
         where = "database" if "database or disk is full" in str(exc) else "artifacts"
         return ServerUnavailable(
             f"the tracking server at {uri} has no disk space left (its {where} folder): "
-            "free space on the central PC, then run this again"
+            "free space on the central PC, then run this again",
+            507,
         )
     if isinstance(exc, requests.exceptions.RequestException):
         return ServerUnavailable(
@@ -76,14 +66,14 @@ def translate(exc: Exception, uri: str) -> Exception:
         return exc
     code, message = exc.error_code, str(exc)
     if code == "UNAUTHENTICATED" or "error code 401" in message:
-        return ServerUnavailable(_unauthenticated(uri))
+        return ServerUnavailable(_unauthenticated(uri), 401)
     if code == "PERMISSION_DENIED" or "error code 403" in message:
         hint = (
             "the host is not in --allowed-hosts"
             if "Invalid Host" in message
             else ("ask an admin for access (mlops server add-user --role ...)")
         )
-        return ServerUnavailable(f"{uri} denied the request (403): {hint}")
+        return ServerUnavailable(f"{uri} denied the request (403): {hint}", 403)
     if "failed with exception" in message or "Max retries exceeded" in message:
         return ServerUnavailable(
             f"cannot reach the tracking server at {uri}: {_reason(message)}{_start_hint(uri)}"
@@ -126,22 +116,6 @@ def _reason(message: str) -> str:
         if hint in message:
             return hint.lower()
     return "no answer after retries"
-
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set variables for a block, then restore them: MLflow reads credentials and HTTP settings
-    from the environment on every request."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextmanager

@@ -72,15 +72,15 @@ def train(
     candidate = fit_candidate(settings, split, overrides)
     check_loggable(candidate.pipeline)
     tags = {**candidate_tags(settings, split), ATTEMPT_TAG: new_attempt()}
-    uri = tracking.connect(settings)
-    try:
-        with tracking.server_errors(uri):
-            experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
-            run_id, model_uri = log_candidate(
-                candidate, split, settings, tags, experiment_id=experiment_id, run_name=run_name
-            )
-    except ServerUnavailable as exc:
-        folder = pending.save(settings, candidate, split, tags, run_name)
-        raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
-    url = tracking.run_url(uri, experiment_id, run_id)
-    return TrainResult(run_id, experiment_id, model_uri, candidate.metrics, url)
+    with tracking.connected(settings) as uri:
+        try:
+            with tracking.server_errors(uri):
+                experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
+                run_id, model_uri = log_candidate(
+                    candidate, split, settings, tags, experiment_id=experiment_id, run_name=run_name
+                )
+        except ServerUnavailable as exc:
+            folder = pending.save(settings, candidate, split, tags, run_name)
+            raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
+        url = tracking.run_url(uri, experiment_id, run_id)
+        return TrainResult(run_id, experiment_id, model_uri, candidate.metrics, url)

@@ -255,15 +255,15 @@ def tune(
     best = search.best
     check_loggable(best.candidate.pipeline)
     tags = _Tags(settings, split, new_attempt())
-    uri = tracking.connect(settings)
-    try:
-        with tracking.server_errors(uri):
-            return _log(settings, split, search, tags, run_name, progress)
-    except ServerUnavailable as exc:
-        folder = pending.save(
-            settings, best.candidate, split, tags.child(best, True), _child_name(best, fitted)
-        )
-        raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
+    with tracking.connected(settings) as uri:
+        try:
+            with tracking.server_errors(uri):
+                return _log(settings, split, search, tags, run_name, progress)
+        except ServerUnavailable as exc:
+            folder = pending.save(
+                settings, best.candidate, split, tags.child(best, True), _child_name(best, fitted)
+            )
+            raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
 
 
 class _Tags:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import requests
 
 from .errors import BadInput, ServerUnavailable, first_line
-from .process import hold_in_foreground
+from .process import hold_in_foreground, terminate_tree
 from .settings import Settings
 from .tracking_server import admin_url, host_of
 
@@ -178,8 +178,8 @@ def open_cloudflared(chosen: TunnelPlan) -> Published:
     )  # fmt: skip
 
     def close() -> None:
-        process.terminate()
-        process.wait(timeout=20)
+        if process.poll() is None:
+            terminate_tree(process)
 
     url = chosen.public_url or _read_quick_url(process)
     if url is None:

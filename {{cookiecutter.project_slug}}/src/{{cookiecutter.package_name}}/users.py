@@ -31,6 +31,7 @@ from mlflow.exceptions import MlflowException
 
 from . import tracking
 from .errors import BadInput, ServerUnavailable
+from .mlflow_environment import HTTP_DEFAULTS, environment, unless_set
 from .registry import ensure_experiment, ensure_registered_model
 from .settings import Settings
 from .tracking_server import (
@@ -78,17 +79,16 @@ def admin(settings: Settings) -> Admin:
 @contextmanager
 def session(who: Admin) -> Iterator[None]:
     """MLflow reads credentials from the environment on every request: set them, then restore."""
-    for name, value in tracking.HTTP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    credentials = {
+    login = {
+        **unless_set(HTTP_DEFAULTS),
         "MLFLOW_TRACKING_USERNAME": who.username,
         "MLFLOW_TRACKING_PASSWORD": who.password,
     }
     try:
-        with tracking.environment(credentials), tracking.server_errors(who.url):
+        with environment(login), tracking.server_errors(who.url):
             yield
     except ServerUnavailable as exc:
-        if "(403)" not in str(exc) or who.username == ADMIN_USERNAME:
+        if exc.status != 403 or who.username == ADMIN_USERNAME:
             raise
         raise ServerUnavailable(
             f"{exc}; admin verbs run as the login exported in MLFLOW_TRACKING_USERNAME "
