@@ -1,12 +1,28 @@
 """Which run register-challenger may pick, asked of a real server."""
 
+import math
+import random
+import uuid
+
 import mlflow
 import pytest
+from mlflow.entities import Metric
 
 from {{ cookiecutter.package_name }} import tracking
-from {{ cookiecutter.package_name }}.candidate_search import CandidateFilter, best_candidate, filter_string
+from {{ cookiecutter.package_name }}.candidate_search import (
+    CandidateFilter,
+    bar_for,
+    best_candidate,
+    filter_string,
+    order_by,
+    ranking_metric,
+)
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.metrics import METRICS
 from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.validation import validation_metric
+
+from .project import with_changes
 
 
 def experiment(settings) -> str:
@@ -75,3 +91,70 @@ def test_filters_narrow_the_search(settings, as_admin):
     train(settings, {})
     with pytest.raises(BadInput, match="matches the filters"):
         best_candidate(settings, experiment_id, CandidateFilter(git_commit="0" * 40))
+
+
+# --- the challenger's score as the bar: the same pick, from a much smaller search -----------
+
+
+@pytest.fixture(scope="module")
+def crowded(tracking_server, project_settings):
+    """An experiment of 60 runs built to trip a bar: tied scores and start times, NaN, better
+    runs that are unfinished, without a model or not candidates at all."""
+    rng = random.Random(7)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+        patch.setenv("MLFLOW_TRACKING_PASSWORD", tracking_server.admin_password)
+        client = mlflow.MlflowClient(tracking_uri=tracking_server.url)
+        experiment_id = client.create_experiment(f"crowded-{uuid.uuid4().hex[:8]}")
+        names = [validation_metric(s.metric.primary) for s in directions(project_settings)]
+        for i in range(60):
+            kind = rng.choice(["candidate"] * 6 + ["unfinished", "no model", "other"])
+            tags = {"mlops.candidate": str(kind != "other").lower(),
+                    "mlops.has_model": str(kind != "no model").lower()}  # fmt: skip
+            run = client.create_run(experiment_id, start_time=1_000 + i // 3, tags=tags)
+            scores = [math.nan if rng.random() < 0.05 else rng.choice(SCORES) for _ in names]
+            client.log_batch(
+                run.info.run_id, [Metric(n, v, 0, 0) for n, v in zip(names, scores, strict=True)]
+            )
+            if kind != "unfinished":
+                client.set_terminated(run.info.run_id, "FINISHED")
+        yield experiment_id, client
+
+
+SCORES = [0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 0.9, 0.95]
+
+
+def directions(project_settings):
+    """The project's metric and one of the same task ranked the other way."""
+    primary = METRICS[project_settings.metric.primary]
+    same_task = [m for m in METRICS.values() if m.task == primary.task]
+    other = next(m for m in same_task if m.greater_is_better != primary.greater_is_better)
+    flipped = with_changes(
+        project_settings,
+        metric={"primary": other.name, "greater_is_better": other.greater_is_better},
+        promotion={"min_value": None},
+    )
+    return [project_settings, flipped]
+
+
+@pytest.mark.parametrize("direction", [0, 1], ids=["project-metric", "other-direction"])
+def test_the_challengers_score_as_bar_never_changes_the_pick(
+    crowded, project_settings, tracking_server, as_admin, direction
+):
+    experiment_id, client = crowded
+    settings = with_changes(directions(project_settings)[direction],
+                            tracking={"uri": tracking_server.url})  # fmt: skip
+    full = best_candidate(settings, experiment_id, CandidateFilter())
+    best = full.data.metrics[ranking_metric(settings)]
+    nudged = [math.nextafter(s, side) for s in [*SCORES, best] for side in (-math.inf, math.inf)]
+    bars = SCORES + nudged + [None, -1e9, 1e9, math.nan, math.inf, -math.inf]
+    for bar in bars:
+        picked = best_candidate(settings, experiment_id, CandidateFilter(), bar)
+        assert picked.info.run_id == full.info.run_id, f"bar {bar!r}"
+        reachable = bar_for(settings, bar)
+        if reachable and (best >= bar if settings.metric.greater_is_better else best <= bar):
+            narrowed = client.search_runs(
+                [experiment_id], filter_string(CandidateFilter(), bar=reachable),
+                order_by=order_by(settings), max_results=1,
+            )  # fmt: skip
+            assert [r.info.run_id for r in narrowed] == [full.info.run_id], f"bar {bar!r}"

@@ -154,6 +154,7 @@ def test_a_user_who_may_not_move_aliases_gets_403_and_nothing_moves(
     monkeypatch.setattr(cli, "load_settings", lambda *_args: settings)
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    capsys.readouterr()  # the set-up's download progress
     assert main(["promote"]) == 3
     assert "denied the request (403)" in one_line_error(capsys)
 

@@ -27,18 +27,26 @@ def test_a_block_sets_variables_and_restores_them_even_on_failure(monkeypatch):
     assert "MLOPS_TEST_NEW" not in os.environ
 
 
-def test_connected_points_mlflow_at_the_server_only_inside_the_block(project_settings, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+@pytest.mark.parametrize("users_uri", [None, "http://127.0.0.1:1"])
+def test_connected_points_mlflow_at_the_server_only_inside_the_block(
+    project_settings, monkeypatch, users_uri
+):
+    if users_uri:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", users_uri)
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv(TIMEOUT, "3")  # the user's choice wins over the project's default
     for name in set(HTTP_DEFAULTS) - {TIMEOUT}:
         monkeypatch.delenv(name, raising=False)
-    mlflow.set_tracking_uri(None)
     settings = with_changes(project_settings, tracking={"uri": "http://127.0.0.1:9"})
     with tracking.connected(settings) as uri:
         assert uri == mlflow.get_tracking_uri() == "http://127.0.0.1:9"
         assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
         assert os.environ[TIMEOUT] == "3"
-    assert not mlflow.is_tracking_uri_set(), "MLflow's URI (and its variable) stay set"
+    assert os.environ.get("MLFLOW_TRACKING_URI") == users_uri
+    assert mlflow.is_tracking_uri_set() == bool(users_uri)
+    if users_uri:
+        assert mlflow.get_tracking_uri() == users_uri
     assert os.environ[TIMEOUT] == "3"
     assert not set(HTTP_DEFAULTS) - {TIMEOUT} & set(os.environ)
 

@@ -54,7 +54,7 @@ def assert_complete_candidate(run, settings) -> None:
     assert set(settings.model.params) <= set(run.data.params)
     assert run.data.tags[CANDIDATE_TAG] == "true" and run.data.tags[HAS_MODEL_TAG] == "true"
     assert len(run.inputs.dataset_inputs) == 2
-    models = MlflowClient().search_logged_models(
+    models = MlflowClient(settings.tracking_uri).search_logged_models(
         experiment_ids=[run.info.experiment_id],
         filter_string=f"source_run_id = '{run.info.run_id}'",
     )

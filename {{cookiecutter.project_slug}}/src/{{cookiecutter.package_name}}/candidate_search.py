@@ -5,11 +5,20 @@ Candidates are ranked by the validation score of the primary metric (`cv_<metric
 candidates that carry a logged model are eligible: evaluation runs, tune parents and tune
 children without a model are never picked. The query is bounded (`max_results=1`, ordered on
 the server): a growing experiment never means downloading every run.
+
+MLflow's SQL store orders runs by a metric with a join that costs time quadratic in the runs it
+orders (18 s at 10k runs on sqlite, see docs/benchmarks.md). So the current challenger's score
+is the bar: runs at least as good are searched first, a handful however large the experiment.
+Whenever one exists, the best of them is the best of all: every run better than it also clears
+the bar, and the order is the same. Only when none does (the challenger's run was deleted, or
+the settings changed) is every run ordered.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
@@ -32,15 +41,39 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "\\'") + "'"
 
 
-def filter_string(criteria: CandidateFilter, finished_only: bool = True) -> str:
+def filter_string(
+    criteria: CandidateFilter, finished_only: bool = True, bar: Bar | None = None
+) -> str:
     clauses = [f"tags.`{CANDIDATE_TAG}` = 'true'", f"tags.`{HAS_MODEL_TAG}` = 'true'"]
     if finished_only:
         clauses.append("attributes.status = 'FINISHED'")
+    if bar is not None:
+        clauses.append(bar.clause())
     if criteria.newer_than_ms is not None:
         clauses.append(f"attributes.start_time > {int(criteria.newer_than_ms)}")
     if criteria.git_commit:
         clauses.append(f"tags.`{GIT_COMMIT_TAG}` = {_quote(criteria.git_commit)}")
     return " AND ".join(clauses)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Only runs scoring at least `value` on `metric` (in its direction)."""
+
+    metric: str
+    value: float
+    greater_is_better: bool
+
+    def clause(self) -> str:
+        operator = ">=" if self.greater_is_better else "<="
+        # plain decimal digits: the shortest repr, without an exponent MLflow's parser refuses
+        return f"metrics.`{self.metric}` {operator} {Decimal(repr(self.value)):f}"
+
+
+def bar_for(settings: Settings, score: float | None) -> Bar | None:
+    if score is None or not math.isfinite(score):
+        return None
+    return Bar(ranking_metric(settings), score, settings.metric.greater_is_better)
 
 
 def ranking_metric(settings: Settings) -> str:
@@ -53,15 +86,21 @@ def order_by(settings: Settings) -> list[str]:
     return [f"metrics.`{ranking_metric(settings)}` {direction}", "attributes.start_time DESC"]
 
 
-def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFilter) -> Run:
-    """The best eligible run; `BadInput` says why there is none (no runs, none finished...)."""
+def best_candidate(
+    settings: Settings,
+    experiment_id: str,
+    criteria: CandidateFilter,
+    bar_score: float | None = None,
+) -> Run:
+    """The best eligible run; `BadInput` says why there is none (no runs, none finished...).
+
+    `bar_score` (the current challenger's score) only makes the search cheaper: the run found
+    is the same with or without it."""
     client = MlflowClient(tracking_uri=settings.tracking_uri)
-    runs = client.search_runs(
-        experiment_ids=[experiment_id],
-        filter_string=filter_string(criteria),
-        order_by=order_by(settings),
-        max_results=1,
-    )
+    bar = bar_for(settings, bar_score)
+    runs = _best(client, settings, experiment_id, filter_string(criteria, bar=bar)) if bar else []
+    if not runs:
+        runs = _best(client, settings, experiment_id, filter_string(criteria))
     if runs:
         best = runs[0]
         if ranking_metric(settings) not in best.data.metrics:
@@ -71,6 +110,17 @@ def best_candidate(settings: Settings, experiment_id: str, criteria: CandidateFi
             )
         return best
     raise BadInput(_why_none(client, experiment_id, criteria))
+
+
+def _best(
+    client: MlflowClient, settings: Settings, experiment_id: str, filter_text: str
+) -> list[Run]:
+    return client.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=filter_text,
+        order_by=order_by(settings),
+        max_results=1,
+    )
 
 
 def _why_none(client: MlflowClient, experiment_id: str, criteria: CandidateFilter) -> str:

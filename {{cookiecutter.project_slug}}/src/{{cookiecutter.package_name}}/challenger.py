@@ -146,9 +146,10 @@ def register_challenger(
         min_value = settings.promotion.min_value if min_value is None else min_value
         with tracking.server_errors(uri):
             experiment_id = tracking.experiment_id(settings.tracking.experiment, create=False)
+            current = aliased_version(client, name, CHALLENGER)
             if newer_than_challenger:
-                criteria = _after_challenger(client, name, criteria)
-            run = best_candidate(settings, experiment_id, criteria)
+                criteria = _after(client, current, criteria)
+            run = best_candidate(settings, experiment_id, criteria, _score(current, settings))
             metric = run.data.metrics[ranking_metric(settings)]
             _check_min_value(settings, metric, min_value)
             existing = _existing_version(client, name, run.info.run_id)
@@ -193,8 +194,17 @@ def _register(
     return created, True
 
 
-def _after_challenger(client: MlflowClient, name: str, criteria: CandidateFilter):
-    current = aliased_version(client, name, CHALLENGER)
+def _score(current: ModelVersion | None, settings: Settings) -> float | None:
+    """The challenger's recorded score: the bar that keeps the search small (see
+    `candidate_search`). A wrong or missing value costs time, never the choice."""
+    recorded = current.tags.get(metric_tag(ranking_metric(settings))) if current else None
+    try:
+        return float(recorded) if recorded else None
+    except ValueError:
+        return None
+
+
+def _after(client: MlflowClient, current: ModelVersion | None, criteria: CandidateFilter):
     if current is None or not current.run_id:
         return criteria
     started = client.get_run(current.run_id).info.start_time

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import mlflow
 import requests
 from mlflow.exceptions import MlflowException
+from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # restores the global
 
 from .errors import BadInput, ServerUnavailable, is_disk_full
 from .mlflow_environment import FIRST_CONTACT, HTTP_DEFAULTS, environment, unless_set
@@ -37,16 +38,13 @@ def first_contact() -> Iterator[None]:
 @contextmanager
 def connected(settings: Settings) -> Iterator[str]:
     """Point MLflow at the configured server, with the project's HTTP defaults, for a block;
-    yield the URI. MLflow keeps the URI in `MLFLOW_TRACKING_URI` too: the previous URI and
-    variables are back when the block ends, so a later `load_settings` is not steered by it."""
-    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+    yield the URI. MLflow keeps the URI in a global and in `MLFLOW_TRACKING_URI`: both are back
+    as they were when the block ends, so a later `load_settings` is not steered by it."""
+    uri = settings.tracking_uri
     logging.getLogger("urllib3").setLevel(logging.ERROR)
-    with environment(unless_set(HTTP_DEFAULTS)):
-        mlflow.set_tracking_uri(settings.tracking_uri)
-        try:
-            yield settings.tracking_uri
-        finally:
-            mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None: back to unset
+    variables = {**unless_set(HTTP_DEFAULTS), "MLFLOW_TRACKING_URI": uri}
+    with environment(variables), _use_tracking_uri(uri):
+        yield uri
 
 
 def translate(exc: Exception, uri: str) -> Exception:
