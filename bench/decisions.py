@@ -118,7 +118,8 @@ class Workflow:
     def settings(self, task: Task, csv_path: Path, config: str):
         s = self.base.model_copy(update={"task": task.name})
         unique = uuid.uuid4().hex[:8]
-        s = s.replace("tracking", experiment=f"bench-{unique}")
+        s = s.replace("tracking", experiment=f"bench-{unique}",
+                      uri=os.environ["MLFLOW_TRACKING_URI"])  # fmt: skip
         s = s.replace("data", source=str(csv_path), target="y", drop=[], categorical=[])
         s = s.replace("metric", primary=task.metric, greater_is_better=True)
         space = {task.param: {"low": 0.001, "high": 100.0, "log": True}}

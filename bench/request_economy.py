@@ -50,7 +50,11 @@ class Bench:
     def settings(self, label: str):
         name = f"bench-{label}-{uuid.uuid4().hex[:6]}"
         return self.base.model_copy(
-            update={"tracking": self.base.tracking.model_copy(update={"experiment": name})}
+            update={
+                "tracking": self.base.tracking.model_copy(
+                    update={"experiment": name, "uri": os.environ["MLFLOW_TRACKING_URI"]}  # now
+                )
+            }
         )
 
     # --- the project's own code -----------------------------------------------------------
@@ -117,7 +121,8 @@ class Bench:
         with mlflow.start_run(experiment_id=experiment):
             for key, value in parent_tags.items():
                 mlflow.set_tag(key, value)
-            search = tune._search_params(settings, space, settings.tune.method, len(trials))
+            found = tune.Search(space, settings.tune.method, trials, best)
+            search = tune._search_params(settings, found)
             for key, value in search.items():
                 mlflow.log_param(key, value)
             for trial in trials:
