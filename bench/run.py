@@ -28,7 +28,7 @@ QUICK = {
     "load": ["--clients", "1", "--runs", "1", "--backends", "sqlite"],
     "login_guard": ["--samples", "3"],
     "request_economy": ["--trials", "2", "--delays-ms", "0", "--repeat", "1"],
-    "selection": ["--sizes", "200", "--repeat", "1"],
+    "selection": ["--sizes", "200", "--repeat", "1", "--settle-s", "0"],
 }
 """Each benchmark's smallest run that still goes through all of its code."""
 

@@ -113,7 +113,7 @@ def timed(search, repeat: int) -> tuple[float, str]:
     return statistics.median(times), picked
 
 
-def measure(m: dict, settings, size: int, repeat: int, full_up_to: int) -> dict:
+def measure(m: dict, settings, size: int, repeat: int, full_up_to: int, settle_s: float) -> dict:
     search = m["candidate_search"]
     metric = m["validation"].validation_metric(settings.metric.primary)
     with tempfile.TemporaryDirectory(prefix="bench-selection-") as folder:
@@ -124,6 +124,7 @@ def measure(m: dict, settings, size: int, repeat: int, full_up_to: int) -> dict:
         server = Server(db, m["process"].free_port())
         try:
             server.wait()
+            time.sleep(settle_s)  # MLflow's job runner starts up beside the server: let it finish
             local = settings.model_copy(
                 update={"tracking": settings.tracking.model_copy(update={"uri": server.url})}
             )
@@ -165,11 +166,15 @@ def main() -> None:
     parser.add_argument(
         "--full-up-to", type=int, default=10_000, help="largest size of the (quadratic) full search"
     )
+    parser.add_argument("--settle-s", type=float, default=30, help="wait after /health answers")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     m = project_modules(args.project)
     settings = m["settings"].load_settings(args.project / "mlops.toml")
-    rows = [measure(m, settings, size, args.repeat, args.full_up_to) for size in args.sizes]
+    rows = [
+        measure(m, settings, size, args.repeat, args.full_up_to, args.settle_s)
+        for size in args.sizes
+    ]
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

@@ -101,6 +101,23 @@ def test_a_newer_floor_narrows_the_matrix(tmp_path):
     assert 'target-version = "py313"' in bake_.read("pyproject.toml")
 
 
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Prévisions Café Ünïcode", "previsions-cafe-unicode"),
+        ("A/B test: churn!", "a-b-test-churn"),
+    ],
+)
+def test_an_accented_or_punctuated_name_still_bakes(tmp_path, name, slug):
+    """The folder, repository and package names are transliterated; the name itself is kept."""
+    bake_ = bake(tmp_path, project_name=name)
+    assert bake_.path.name == slug and bake_.package == slug.replace("-", "_")
+    assert name in bake_.read("README.md")
+    result = subprocess.run([tool("ruff"), "check", "--no-cache", "."], cwd=bake_.path,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stdout
+
+
 def test_regression_bake_uses_a_regression_dataset_and_metric(bakery):
     toml = bakery("regression").read("mlops.toml")
     assert 'source = "sklearn:diabetes"' in toml and 'primary = "r2"' in toml

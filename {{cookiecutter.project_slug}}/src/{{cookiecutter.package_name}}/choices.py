@@ -1,9 +1,10 @@
 """What a project may choose: the tasks, their bundled datasets and their metrics.
 
-The one home of these tables is `_choices` in the template's `cookiecutter.json`: the bake-time
-checks read it there and render it into `choices.json` beside this module, so the prompts, the
-checks and this package cannot disagree. A new metric goes into `choices.json` and gets its
-definition in `metrics.py`; a new bundled dataset is any `sklearn.datasets.load_<name>`.
+The one home of these tables is the template this project was baked from (its `_choices`):
+the bake-time checks read them there and render them into `choices.json` beside this module, so
+the questions, the checks and this package cannot disagree. A new metric goes into
+`choices.json` and gets its definition in `metrics.py`; a new bundled dataset is any
+`sklearn.datasets.load_<name>`.
 """
 
 from __future__ import annotations

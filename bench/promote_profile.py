@@ -1,0 +1,127 @@
+"""Where `mlops promote` spends its time, and how many HTTP requests it makes.
+
+A real basic-auth server of the baked project on 127.0.0.1 gets a champion and a better
+challenger (the project's own `train`, `register-challenger` and `promote`). Then
+`mlops promote --dry-run` (all the work, no alias moved, so it can be repeated) runs as its
+own process under cProfile, through the project's counting proxy, in two states of the
+environment:
+
+- sources: every import compiled from source, as on a machine that keeps no `.pyc`
+  (`PYTHONDONTWRITEBYTECODE=1` with an empty `PYTHONPYCACHEPREFIX`), the way the runner and
+  the central PC ran before they synced with `--compile-bytecode`;
+- bytecode: the environment compiled once (`uv sync --compile-bytecode`, here `compileall`).
+
+Phases are cProfile's cumulative times of: imports, the model files' download and check
+(`fetch_verified`), loading (`load`), scoring and the bootstrap, and the registry calls.
+
+    tools/dev_bake.sh /tmp/bench-bake
+    /tmp/bench-bake/team-model/.venv/bin/python bench/promote_profile.py /tmp/bench-bake/team-model
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import importlib
+import json
+import os
+import pstats
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+PHASES = {  # phase: (file name, function) pairs whose cumulative times add up to it
+    "imports": [("<frozen importlib._bootstrap>", "_find_and_load")],
+    "download and check": [("model_files.py", "fetch_verified")],
+    "load": [("model_files.py", "load")],
+    "score and bootstrap": [("metrics.py", "score"), ("bootstrap.py", "paired_bootstrap")],
+    "registry": [("client.py", "get_model_version_by_alias")],
+}
+
+
+def modules(project: Path) -> dict:
+    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
+    names = ("challenger", "process", "promotion", "settings", "tracking_server", "train")
+    found = {name: importlib.import_module(f"{package}.{name}") for name in names}
+    found["package"] = package
+    return found
+
+
+def prepare(m: dict, project: Path, url: str) -> Path:
+    """A champion and a better challenger on the server; the config file the verb reads."""
+    settings = m["settings"].load_settings(project / "mlops.toml", tracking_uri=url)
+    settings = settings.replace("promotion", min_value=None, confidence=0.95)
+    name, value = next(iter(settings.model.params.items()))
+    m["train"].train(settings, {name: value * 0.001})
+    m["challenger"].register_challenger(settings)
+    m["promotion"].promote(settings)
+    m["train"].train(settings, {})
+    m["challenger"].register_challenger(settings, newer_than_challenger=True)
+    return project / "mlops.toml"
+
+
+def profiled_promote(project: Path, config: Path, url: str, env: dict) -> tuple[float, Path]:
+    profile = Path(tempfile.mkdtemp(prefix="bench-profile-")) / "promote.prof"
+    mlops = str(project / ".venv" / "bin" / "mlops")
+    args = [sys.executable, "-m", "cProfile", "-o", str(profile), mlops, "--config", str(config),
+            "--tracking-uri", url, "promote", "--dry-run"]  # fmt: skip
+    started = time.perf_counter()
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    wall = time.perf_counter() - started
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"mlops promote failed: {result.stderr.strip()[-2000:]}")
+    return wall, profile
+
+
+def phases(profile: Path) -> dict[str, float]:
+    stats = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
+    return {
+        phase: sum(
+            cumulative
+            for (file, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items()
+            if (Path(file).name or file, function) in wanted or (file, function) in wanted
+        )
+        for phase, wanted in PHASES.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", type=Path, help="a baked project (tools/dev_bake.sh)")
+    args = parser.parse_args()
+    project = args.project.resolve()
+    sys.path.insert(0, str(project))
+    from tests.http_proxy import Proxy  # the baked project's own tunnel stand-in
+
+    m = modules(project)
+    server = m["tracking_server"]
+    root = Path(tempfile.mkdtemp(prefix="bench-promote-server-"))
+    paths = server.ServerPaths(root / "data", root / "artifacts")
+    options = server.ServerOptions(port=m["process"].free_port())
+    password, _ = server.prepare(paths, options)
+    login = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
+    os.environ.update(login)
+    rows = {}
+    with server.LocalServer(paths, options, password).start() as running:
+        config = prepare(m, project, running.url)
+        with Proxy(running.url) as proxy:
+            base = {**os.environ, **login, "PYTHONDONTWRITEBYTECODE": "1"}
+            sources = {**base, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="no-pyc-")}
+            compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
+            for state, env in (("sources", sources), ("bytecode", base)):
+                before = proxy.total
+                wall, profile = profiled_promote(project, config, proxy.url, env)
+                rows[state] = {"wall_s": wall, "requests": proxy.total - before,
+                               **phases(profile)}  # fmt: skip
+    print("| environment | whole process (s) | requests | " + " | ".join(PHASES) + " |")
+    print("|---" * (3 + len(PHASES)) + "|")
+    for state, row in rows.items():
+        cells = " | ".join(f"{row[phase]:.2f}" for phase in PHASES)
+        print(f"| {state} | {row['wall_s']:.1f} | {row['requests']} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
