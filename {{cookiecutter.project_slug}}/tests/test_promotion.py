@@ -1,5 +1,7 @@
 """promote: both models re-scored on the same holdout, gated, aliases moved only on a pass."""
 
+import json
+
 import pytest
 from mlflow import MlflowClient
 
@@ -33,8 +35,13 @@ def test_the_first_promotion_moves_champion(gated, as_admin, tmp_path, monkeypat
     verdict = promote(gated)
     assert verdict.passed and aliased(gated, CHAMPION).version == version
     tags = aliased(gated, CHAMPION).tags
-    assert tags["mlops.promoted_by"] == "admin" and "mlops.promoted_at" in tags
-    assert f"mlops.promotion.{gated.metric.primary}" in tags
+    record = json.loads(tags["mlops.promotion"])
+    assert record["by"] == "admin" and record["at"].endswith("Z")
+    assert record["scores"] == verdict.challenger_scores
+    assert (
+        float(tags[f"mlops.promotion.{gated.metric.primary}"])
+        == record["scores"][gated.metric.primary]
+    )
     text = summary.read_text(encoding="utf-8")
     assert "promoted" in text and f"| {gated.metric.primary} |" in text
 
@@ -104,7 +111,8 @@ def test_a_clearly_better_challenger_passes_the_confidence_gate_and_it_is_record
     assert [check.name for check in verdict.checks] == ["min_improvement"]
     tags = aliased(gated, CHAMPION).tags
     assert aliased(gated, CHAMPION).version == better
-    assert float(tags["mlops.promotion.improvement_lower_bound"]) == verdict.improvement.lower_bound
+    record = json.loads(tags["mlops.promotion"])
+    assert record["improvement_lower_bound"] == verdict.improvement.lower_bound
     text = summary.read_text(encoding="utf-8")
     assert "95% lower bound" in text and "| min_improvement |" in text
 
@@ -124,6 +132,6 @@ def test_a_promotion_cut_off_at_the_alias_move_is_recorded_and_completed_by_a_re
     assert moved is None if how != "lost-answer" else moved.version == version
     recorded = MlflowClient(as_admin.url).get_model_version(gated.model.registered_name, version)
     recorded = recorded.tags
-    assert recorded["mlops.promoted_by"] == "admin", "recorded before the move, either way"
+    assert json.loads(recorded["mlops.promotion"])["by"] == "admin", "recorded before the move"
     promote(gated)
     assert aliased(gated, CHAMPION).version == version

@@ -9,6 +9,7 @@ READ on the experiment.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +39,7 @@ from .report import Table, write_step_summary
 from .settings import Settings
 from .tag_keys import (
     HOLDOUT_DIGEST_TAG,
-    PROMOTED_AT_TAG,
-    PROMOTED_BY_TAG,
-    PROMOTION_IMPROVEMENT_TAG,
-    PROMOTION_LOWER_BOUND_TAG,
-    PROMOTION_WORKFLOW_RUN_TAG,
+    PROMOTION_RECORD_TAG,
     promotion_metric_tag,
 )
 
@@ -204,13 +201,18 @@ def _move(client: MlflowClient, name: str, verdict: Verdict) -> None:
 
 
 def _promotion_tags(verdict: Verdict) -> dict[str, str]:
-    tags = {PROMOTED_BY_TAG: who(), PROMOTED_AT_TAG: now_utc()}
-    for metric, value in verdict.challenger_scores.items():
-        tags[promotion_metric_tag(metric)] = repr(value)
-    if verdict.improvement is not None:
-        tags[PROMOTION_IMPROVEMENT_TAG] = repr(verdict.improvement.point)
-        tags[PROMOTION_LOWER_BOUND_TAG] = repr(verdict.improvement.lower_bound)
-    url = workflow_run_url()
-    if url:
-        tags[PROMOTION_WORKFLOW_RUN_TAG] = url
-    return tags
+    """Two tags, two requests: the whole record, and the primary score `status` shows."""
+    improvement = verdict.improvement
+    record = {
+        "by": who(),
+        "at": now_utc(),
+        "scores": verdict.challenger_scores,
+        "improvement": improvement.point if improvement else None,
+        "improvement_lower_bound": improvement.lower_bound if improvement else None,
+        "workflow_run": workflow_run_url(),
+    }
+    primary = verdict.primary
+    return {
+        PROMOTION_RECORD_TAG: json.dumps(record, sort_keys=True),
+        promotion_metric_tag(primary): repr(verdict.challenger_scores[primary]),
+    }
