@@ -47,9 +47,16 @@ def lock():
     if shutil.which("uv") is None:
         return "install uv, then run `uv lock` to pin the dependencies"
     result = subprocess.run(["uv", "lock", "--quiet"], capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        return "`uv lock` failed here (offline?): run it once you are online"
-    return None
+    if result.returncode == 0:
+        return None
+    reason = next((line.strip() for line in result.stderr.splitlines() if line.strip()), "")
+    if "interpreter" in reason.lower() or "no python" in reason.lower():
+        version = ANSWERS["python_version"]
+        return (
+            f"`uv lock` found no Python {version} here: `uv python install {version}`, "
+            "then run `uv lock`"
+        )
+    return f"`uv lock` failed ({reason[:200] or 'no reason given'}): fix that, then run `uv lock`"
 
 
 def wrap_long_lines():

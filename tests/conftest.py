@@ -40,6 +40,7 @@ def pytest_configure(config) -> None:
     (`PYTHONDONTWRITEBYTECODE=1`): without this, each of the hundreds of `mlops` processes the
     suite starts would compile MLflow's sources again (~10 s each instead of ~4 s)."""
     os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # interpreters come from the machine
 
 
 def write_tiny_csv(path) -> None:

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from .bakery import DEFAULTS, TEMPLATE_PROJECT, bake, leftovers, tool
+from .bakery import DEFAULTS, TEMPLATE, TEMPLATE_PROJECT, bake, leftovers, tool
 from .conftest import NAMED, OPTION_SETS
 
 OPTION_FILES = {
@@ -116,6 +116,19 @@ def test_an_accented_or_punctuated_name_still_bakes(tmp_path, name, slug):
     result = subprocess.run([tool("ruff"), "check", "--no-cache", "."], cwd=bake_.path,
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stdout
+
+
+def test_a_missing_python_is_named_not_blamed_on_the_network(tmp_path):
+    """The floor asks for a Python this machine lacks: the bake says which, and how to get it."""
+    if subprocess.run([tool("uv"), "python", "find", "3.13"], capture_output=True).returncode == 0:
+        pytest.skip("Python 3.13 is installed here")
+    result = subprocess.run(
+        [tool("cookiecutter"), "--no-input", "-o", str(tmp_path), str(TEMPLATE),
+         "python_version=3.13"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "found no Python 3.13 here: `uv python install 3.13`" in result.stdout
 
 
 def test_regression_bake_uses_a_regression_dataset_and_metric(bakery):
