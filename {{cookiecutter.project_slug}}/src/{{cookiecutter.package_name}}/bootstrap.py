@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import Metric, Predictions
+from .resampled_scores import scores
 
 
 @dataclass(frozen=True)
@@ -61,23 +62,18 @@ def paired_bootstrap(
 ) -> Improvement:
     target = np.asarray(target)
     sign = 1.0 if metric.greater_is_better else -1.0
-
-    def gain(rows) -> float:
-        truth = target[rows]
-        new = metric.score(truth, *_parts(challenger.take(rows)))
-        old = metric.score(truth, *_parts(champion.take(rows)))
-        return sign * (float(new) - float(old))
-
+    every_row = np.arange(len(target))[None, :]
     indices = resampled_rows(len(target), resamples, seed, target if stratified else None)
-    gains = np.array([gain(rows) for rows in indices])
+
+    def gains(rows: np.ndarray) -> np.ndarray:
+        new = scores(metric, target, challenger, rows)
+        old = scores(metric, target, champion, rows)
+        return sign * (new - old)
+
     return Improvement(
-        point=gain(np.arange(len(target))),
-        lower_bound=float(np.quantile(gains, 1 - confidence)),
+        point=float(gains(every_row)[0]),
+        lower_bound=float(np.quantile(gains(indices), 1 - confidence)),
         confidence=confidence,
         resamples=resamples,
         rows=len(target),
     )
-
-
-def _parts(predictions: Predictions) -> tuple:
-    return predictions.labels, predictions.proba
