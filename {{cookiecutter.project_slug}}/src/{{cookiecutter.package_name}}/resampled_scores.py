@@ -81,6 +81,8 @@ def _errors(target: np.ndarray, values: np.ndarray, indices: np.ndarray) -> np.n
 
 
 def _r2(target: np.ndarray, values: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    if indices.shape[1] < 2:  # scikit-learn: not defined on fewer than two rows
+        return np.full(len(indices), np.nan)
     truth = target.astype(float)[indices]
     residual = (_errors(target, values, indices) ** 2).sum(axis=1)
     total = ((truth - truth.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
