@@ -96,6 +96,7 @@ def phases(profile: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path, help="a baked project (tools/dev_bake.sh)")
+    parser.add_argument("--quick", action="store_true", help="only the compiled environment")
     args = parser.parse_args()
     project = args.project.resolve()
     sys.path.insert(0, str(project))
@@ -116,7 +117,8 @@ def main() -> None:
             base = {**os.environ, **login, "PYTHONDONTWRITEBYTECODE": "1"}
             sources = {**base, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="no-pyc-")}
             compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
-            for state, env in (("sources", sources), ("bytecode", base)):
+            states = [("sources", sources), ("bytecode", base)][1 if args.quick else 0 :]
+            for state, env in states:
                 before = proxy.total
                 wall, profile = profiled_promote(
                     project, config, proxy.url, env, dry_run=state == "sources"

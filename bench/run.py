@@ -27,7 +27,7 @@ QUICK = {
     "footprint": ["--quick"],
     "load": ["--clients", "1", "--runs", "1", "--backends", "sqlite"],
     "login_guard": ["--samples", "3"],
-    "promote_profile": [],  # one promotion each way already: ~2 minutes
+    "promote_profile": ["--quick"],
     "request_economy": ["--trials", "2", "--delays-ms", "0", "--repeat", "1"],
     "selection": ["--sizes", "200", "--repeat", "1", "--settle-s", "0"],
 }

@@ -53,7 +53,7 @@ def populate(db: Path, runs: int, metric: str, seed: int = 0) -> tuple[str, floa
     rng, start = random.Random(seed), int(time.time() * 1000) - runs * 1000
     scores = [rng.random() for _ in range(runs)]
     for first in range(0, runs, CHUNK):
-        with store.ManagedSessionMaker() as session:
+        with store.ManagedSessionMaker(read_only=False) as session:
             for i in range(first, min(runs, first + CHUNK)):
                 session.add_all(run_rows(experiment_id, start + i * 1000, metric, scores[i]))
     store.engine.dispose()

@@ -51,7 +51,10 @@ class Bake:
         return (self.path / relative).read_text(encoding="utf-8")
 
     def run(self, *args: str, timeout: int = 600, env: dict | None = None, check: bool = True):
-        """Run a command inside the baked project (e.g. uv run ...)."""
+        """Run a command inside the baked project (e.g. uv run ...). A `uv run` in a fresh bake
+        syncs it first, quietly: its stderr is then the command's own, not uv's install lines."""
+        if args[1:2] == ("run",) and Path(args[0]).name == "uv":
+            self.sync()
         result = subprocess.run(
             list(args), cwd=self.path, capture_output=True, text=True, timeout=timeout,
             env={**project_environment(), **(env or {})},
