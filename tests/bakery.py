@@ -66,9 +66,12 @@ class Bake:
         return result
 
     def sync(self) -> None:
-        """The project's own uv environment, from its lock file (uv's cache is shared)."""
+        """The project's own uv environment, from its lock file (uv's cache is shared), compiled
+        once as the generated CI, the runner and the central PC do. CI machines keep no `.pyc`
+        (`PYTHONDONTWRITEBYTECODE=1`): without it, each of the hundreds of `mlops` processes the
+        suite starts would compile MLflow's sources again (~10 s each instead of ~4 s)."""
         if not (self.path / ".venv").exists():
-            self.run(tool("uv"), "sync", "--locked", "--quiet")
+            self.run(tool("uv"), "sync", "--locked", "--quiet", "--compile-bytecode")
 
 
 def bake(output_dir: Path, **answers) -> Bake:

@@ -35,12 +35,8 @@ OPTION_SETS = {
 
 
 def pytest_configure(config) -> None:
-    """Every baked environment is compiled when uv installs it, as the generated CI, the runner
-    and the central PC do (`--compile-bytecode`). CI machines keep no `.pyc`
-    (`PYTHONDONTWRITEBYTECODE=1`): without this, each of the hundreds of `mlops` processes the
-    suite starts would compile MLflow's sources again (~10 s each instead of ~4 s)."""
-    os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
-    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # interpreters come from the machine
+    """Interpreters come from the machine: a bake never downloads one (network rule)."""
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 
 def write_tiny_csv(path) -> None:
