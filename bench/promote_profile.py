@@ -3,13 +3,17 @@
 A real basic-auth server of the baked project on 127.0.0.1 gets a champion and a better
 challenger (the project's own `train`, `register-challenger` and `promote`). Then
 `mlops promote` runs as its own process under cProfile, through the project's counting proxy,
-in two states of the environment, first as `--dry-run` (all the work, nothing moved), then for
-real (its request count is a whole promotion's: the record and the two alias moves included):
+in three states, the first two as `--dry-run` (all the work, nothing moved), the last for real
+(its request count is a whole promotion's: the record and the two alias moves included):
 
-- sources: every import compiled from source, as on a machine that keeps no `.pyc`
-  (`PYTHONDONTWRITEBYTECODE=1` with an empty `PYTHONPYCACHEPREFIX`), the way the runner and
-  the central PC ran before they synced with `--compile-bytecode`;
-- bytecode: the environment compiled once (`uv sync --compile-bytecode`, here `compileall`).
+- sources, no model cache: every import compiled from source, as on a machine that keeps no
+  `.pyc` (`PYTHONDONTWRITEBYTECODE=1` with an empty `PYTHONPYCACHEPREFIX`), the way the runner
+  and the central PC ran before they synced with `--compile-bytecode`, and both models'
+  files downloaded (`MLOPS_MODEL_CACHE=off`);
+- bytecode, no model cache: the environment compiled once (`uv sync --compile-bytecode`, here
+  `compileall`), files still downloaded;
+- bytecode, model cache: as on the runner, whose `register-challenger` kept each model's
+  verified files (`model_cache`): promote copies and re-checks them instead of downloading.
 
 Phases are cProfile's cumulative times of: imports, the model files' download and check
 (`fetch_verified`), loading (`load`), scoring and the bootstrap, and the registry calls.
@@ -110,6 +114,7 @@ def main() -> None:
     password, _ = server.prepare(paths, options)
     login = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
     os.environ.update(login)
+    cache = os.environ["MLOPS_MODEL_CACHE"] = tempfile.mkdtemp(prefix="bench-model-cache-")
     rows = {}
     with server.LocalServer(paths, options, password).start() as running:
         config = prepare(m, project, running.url)
@@ -117,12 +122,15 @@ def main() -> None:
             base = {**os.environ, **login, "PYTHONDONTWRITEBYTECODE": "1"}
             sources = {**base, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="no-pyc-")}
             compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
-            states = [("sources", sources), ("bytecode", base)][1 if args.quick else 0 :]
-            for state, env in states:
+            no_cache = {"MLOPS_MODEL_CACHE": "off"}
+            states = [
+                ("sources, no model cache (dry run)", {**sources, **no_cache}, True),
+                ("bytecode, no model cache (dry run)", {**base, **no_cache}, True),
+                ("bytecode, model cache", {**base, "MLOPS_MODEL_CACHE": cache}, False),
+            ][-1 if args.quick else 0 :]
+            for state, env, dry_run in states:
                 before = proxy.total
-                wall, profile = profiled_promote(
-                    project, config, proxy.url, env, dry_run=state == "sources"
-                )
+                wall, profile = profiled_promote(project, config, proxy.url, env, dry_run)
                 rows[state] = {"wall_s": wall, "requests": proxy.total - before,
                                **phases(profile)}  # fmt: skip
     print("| environment | whole process (s) | requests | " + " | ".join(PHASES) + " |")

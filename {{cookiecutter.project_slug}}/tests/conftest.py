@@ -28,6 +28,15 @@ def pending_folder(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def model_cache(tmp_path, monkeypatch) -> Path:
+    """Each test starts as a machine that never verified a model: nothing comes from the
+    user's real cache, and a test's cached files never reach another test."""
+    folder = tmp_path / "model-cache"
+    monkeypatch.setenv("MLOPS_MODEL_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def project_settings() -> Settings:
     return load_settings(PROJECT_ROOT / "mlops.toml")

@@ -53,7 +53,7 @@ def test_gc_lists_then_frees_only_what_nobody_uses(settings, tmp_path, monkeypat
         with pytest.raises(MlflowException):
             client.get_run(deleted)
         champion = client.get_model_version_by_alias(team.model.registered_name, CHALLENGER)
-        fetch_verified(team.model.registered_name, champion, tmp_path / "check")
+        fetch_verified(team.model.registered_name, champion, tmp_path / "check", cached=False)
 
         monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
         monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")

@@ -8,6 +8,7 @@ files are overwritten through the artifact proxy after it was promoted.
 from __future__ import annotations
 
 import pathlib
+import shutil
 
 import mlflow
 import pytest
@@ -16,7 +17,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.model_files import TRUSTED_TYPES, digest
+from {{ cookiecutter.package_name }}.model_files import MODEL_FILE, TRUSTED_TYPES, digest, fetch_verified
 from {{ cookiecutter.package_name }}.model_server import champion, verified_copy
 from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
@@ -81,7 +82,7 @@ def test_registration_pins_the_digest_of_every_file(settings, as_admin, tmp_path
     train(settings, {})
     register_challenger(settings)
     version = aliased(settings, CHALLENGER)
-    local = mlflow.artifacts.download_artifacts(version.source, dst_path=str(tmp_path))
+    local = mlflow.artifacts.download_artifacts(version.source, dst_path=str(tmp_path / "copy"))
     assert digest(pathlib.Path(local)) == version.tags[MODEL_FILES_DIGEST_TAG]
     assert {p.name for p in pathlib.Path(local).iterdir()} >= {"MLmodel", "model.skops"}
 
@@ -92,9 +93,10 @@ def test_only_the_trusted_types_are_listed():
 
 
 @pytest.fixture
-def tampered(settings, tracking_server, as_admin):
+def tampered_but_cached(settings, tracking_server, as_admin):
     """A promoted champion whose model file a member then overwrote through the artifact proxy
-    (the member holds EDIT on the experiment, which the proxy accepts for any path under it)."""
+    (the member holds EDIT on the experiment, which the proxy accepts for any path under it),
+    on the machine that registered it, so it holds a verified copy."""
     team = on_server(settings, tracking_server)
     train(team, {})
     register_challenger(team)
@@ -109,6 +111,13 @@ def tampered(settings, tracking_server, as_admin):
     )  # fmt: skip
     assert response.status_code == 200, "the attack itself must work for the test to mean much"
     return team
+
+
+@pytest.fixture
+def tampered(tampered_but_cached, model_cache):
+    """The same attack, seen from a machine that never verified the champion's files."""
+    shutil.rmtree(model_cache)
+    return tampered_but_cached
 
 
 def test_a_tampered_champion_is_refused_by_serve(tampered):
@@ -142,3 +151,25 @@ def test_a_tampered_previous_champion_is_not_rolled_back_to(tampered):
     with pytest.raises(BadInput, match="changed since it was registered"):
         rollback(tampered)
     assert version_of(tampered, CHAMPION) == newer.version
+
+
+def test_a_machine_that_verified_the_champion_serves_the_judged_bytes_not_the_tampered_ones(
+    tampered_but_cached,
+):
+    version = champion(tampered_but_cached)
+    served = verified_copy(tampered_but_cached, version)
+    assert digest(served) == version.tags[MODEL_FILES_DIGEST_TAG]
+    assert (served / MODEL_FILE).read_bytes() != b"not the judged model"
+    assert status(tampered_but_cached).refusal.startswith("champion: the files of version 1")
+
+
+def test_a_changed_cache_entry_is_never_loaded(settings, as_admin, model_cache, tmp_path):
+    train(settings, {})
+    register_challenger(settings)
+    version = aliased(settings, CHALLENGER)
+    pinned = version.tags[MODEL_FILES_DIGEST_TAG]
+    (model_cache / pinned / MODEL_FILE).write_bytes(b"swapped on this machine")
+
+    checked = fetch_verified(settings.model.registered_name, version, tmp_path / "copy")
+    assert digest(checked.folder) == pinned
+    assert digest(model_cache / pinned) == pinned, "the changed entry is replaced by the download"

@@ -73,7 +73,9 @@ def test_runs_and_registered_models_live_in_the_bucket(
         registration = register_challenger(team)
         version = client.get_model_version_by_alias(team.model.registered_name, CHALLENGER)
         assert version.version == registration.version
-        verified = fetch_verified(team.model.registered_name, version, tmp_path / "copy")
+        verified = fetch_verified(
+            team.model.registered_name, version, tmp_path / "copy", cached=False
+        )
         assert verified.digest == version.tags["mlops.model_files_sha256"]
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]

@@ -10,11 +10,15 @@ model in the experiment through the artifact proxy, after it was judged. So:
 - promote, rollback, serve and status download the files, check the digest, and load only from
   that verified local copy, with this module's list of trusted types (never the list in MLmodel,
   which whoever logged the model wrote).
+
+Files that matched their digest are kept in `model_cache`, so promote and serve download a model
+once per machine; a cached copy is checked against the pinned digest exactly like a download.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,7 @@ import yaml
 from mlflow.entities.model_registry import ModelVersion
 from sklearn.pipeline import Pipeline
 
+from . import model_cache
 from .errors import BadInput
 from .tag_keys import MODEL_FILES_DIGEST_TAG
 
@@ -117,18 +122,37 @@ def fetch(uri: str, folder: Path, what: str) -> CheckedModel:
     """At registration: download the files of `uri` into `folder`, vet and fingerprint them."""
     local = download(uri, folder)
     vet(local, what)
-    return CheckedModel(local, digest(local))
+    checked = CheckedModel(local, digest(local))
+    model_cache.keep(local, checked.digest)
+    return checked
 
 
-def fetch_verified(name: str, version: ModelVersion, folder: Path) -> CheckedModel:
+def fetch_verified(
+    name: str, version: ModelVersion, folder: Path, cached: bool = True
+) -> CheckedModel:
     """Before any load: the version's files, refused unless they are exactly the files that
-    were vetted and pinned at registration (compared before a byte of them is parsed)."""
+    were vetted and pinned at registration (compared before a byte of them is parsed).
+
+    `cached=False` checks the server's copy even when this machine holds a verified one."""
     what = f"version {version.version} of {name!r}"
     pinned = version.tags.get(MODEL_FILES_DIGEST_TAG)
     if not pinned:
         raise BadInput(f"{what} has no recorded file digest: register it again")
-    local = download(str(version.source), folder)  # the URI that was vetted at registration
-    if digest(local) != pinned:
-        raise BadInput(f"the files of {what} changed since it was registered: refused")
+    local = _cached_copy(pinned, folder) if cached else None
+    if local is None:
+        local = download(str(version.source), folder)  # the URI that was vetted at registration
+        if digest(local) != pinned:
+            raise BadInput(f"the files of {what} changed since it was registered: refused")
+        model_cache.keep(local, pinned)
     vet(local, what)
     return CheckedModel(local, pinned)
+
+
+def _cached_copy(pinned: str, folder: Path) -> Path | None:
+    """A private copy of the cached files, if it matches the pinned digest."""
+    local = model_cache.copy(pinned, folder / "cached")
+    if local is not None and digest(local) != pinned:
+        model_cache.forget(pinned)
+        shutil.rmtree(local)
+        return None
+    return local

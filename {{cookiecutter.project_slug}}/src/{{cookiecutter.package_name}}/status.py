@@ -54,7 +54,7 @@ def status_rows(settings: Settings) -> list[AliasedVersion]:
 def _files(name: str, version: ModelVersion) -> str:
     with tempfile.TemporaryDirectory(prefix="mlops-status-") as folder:
         try:
-            fetch_verified(name, version, Path(folder))
+            fetch_verified(name, version, Path(folder), cached=False)  # the server's copy
         except BadInput as exc:
             return f"{REFUSED}{exc}"
     return "verified"
