@@ -1,4 +1,5 @@
-"""Finish the bake: drop unchosen options, bring in the CSV, lock, show the next steps."""
+"""Finish the bake: drop unchosen options, bring in the CSV, lock, record where the template
+came from (for `cruft update`), show the next steps."""
 
 import json
 import os
@@ -10,6 +11,13 @@ from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 PROJECT = Path.cwd()
+CRUFT_SKIP = [".cruft.json", "uv.lock", "data"]
+"""Never patched by `cruft update`: its record, the lock (`uv lock` after an update), the data."""
+HOSTS = {
+    "gh:": "https://github.com/",
+    "gl:": "https://gitlab.com/",
+    "bb:": "https://bitbucket.org/",
+}
 
 
 def remove(*relative_paths):
@@ -35,11 +43,57 @@ def bring_csv(answers):
     dataset = answers["dataset"]
     if not dataset.lower().endswith(".csv"):
         return
-    given = Path(dataset).expanduser()
-    started_in = os.environ.get("PWD") or answers["_output_dir"]  # as pre_gen_project checked
-    source = given if given.is_absolute() else Path(started_in) / given
+    source = started_in(dataset)
+    if "_commit" in answers and not source.is_file():
+        return  # re-rendered by `cruft update` elsewhere: data/ is the project's, never patched
     target = PROJECT / "data" / Path(dataset.replace("\\", "/")).name
     shutil.copyfile(source, target)
+
+
+def started_in(path):
+    """A path the user gave, from the folder cookiecutter was started in (the hooks run in the
+    new project)."""
+    given = Path(path).expanduser()
+    base = os.environ.get("PWD") or ANSWERS["_output_dir"]
+    return given if given.is_absolute() else Path(base) / given
+
+
+def template_source(answers):
+    """Where `cruft update` fetches the template (a URL for gh:/gl:/bb:, else the template's
+    folder, absolute) and the commit baked: the clone's HEAD (cruft's re-renders pass their
+    own `_commit`)."""
+    template = answers.get("_template", "")
+    for short, host in HOSTS.items():
+        if template.startswith(short):
+            template = host + template[len(short) :].removesuffix(".git") + ".git"
+    if "://" not in template and not template.startswith("git@"):
+        template = str(started_in(template).resolve())
+    clone = started_in(answers.get("_repo_dir") or template)
+    return template, answers.get("_commit") or head_commit(clone)
+
+
+def head_commit(folder):
+    try:
+        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    except OSError:  # no git on this machine
+        return None
+    return head.stdout.strip() if head.returncode == 0 else None
+
+
+def record_template(answers):
+    """`.cruft.json`, as `cruft create` writes it: the template, its commit and the answers."""
+    template, commit = template_source(answers)
+    if not commit:
+        return "the template was not a git checkout: no .cruft.json, so no `cruft update`"
+    context = {key: value for key, value in answers.items() if not key.startswith("_")}
+    state = {
+        "template": template, "commit": commit, "checkout": None, "directory": None,
+        "context": {"cookiecutter": {**context, "_template": template, "_commit": commit}},
+        "skip": CRUFT_SKIP,
+    }  # fmt: skip
+    (PROJECT / ".cruft.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    return None
 
 
 def lock():
@@ -100,6 +154,7 @@ def main():
     bring_csv(ANSWERS)
     notes = [lock()]
     notes.append(wrap_long_lines())
+    notes.append(record_template(ANSWERS))
     next_steps(ANSWERS, notes)
     return 0
 

@@ -25,7 +25,7 @@ def expected_files(answers: dict) -> set[str]:
             relative = path.relative_to(TEMPLATE_PROJECT).as_posix()
             files.add(relative.replace("{{cookiecutter.package_name}}", answers["package_name"]))
     files = {f for f in files if OPTION_FILES.get(f, lambda a: True)(answers)}
-    files.add("uv.lock")
+    files |= {"uv.lock", ".cruft.json"}  # written by the post-gen hook (the template is in git)
     if answers["dataset"].endswith(".csv"):
         files.add("data/" + answers["dataset"].replace("\\", "/").rsplit("/", 1)[-1])
     return files

@@ -1,10 +1,14 @@
 """The README and docs/ name only what exists: every `mlops` verb and option they show is a real
-command of the CLI, and every `[section] key` is a real `mlops.toml` key. A renamed verb or
-setting then fails here instead of misleading the next reader."""
+command of the CLI, every `[section] key` is a real `mlops.toml` key, and every message the
+troubleshooting page explains is one the commands print. A renamed verb, setting or message then
+fails here instead of misleading the next reader. The site itself builds with `--strict`."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import click
 import pytest
@@ -15,6 +19,11 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from .project import PROJECT_ROOT
 
 PAGES = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+PACKAGE_SOURCE = re.sub(  # adjacent string literals joined, as Python joins them
+    r'"\s*\n\s*f?"',
+    "",
+    "".join(path.read_text(encoding="utf-8") for path in (PROJECT_ROOT / "src").rglob("*.py")),
+)
 COMMAND = re.compile(r"mlops ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)((?: --[a-z][a-z-]*)*)")
 SETTING = re.compile(r"\[([a-z]+)\] ([a-z_]+)\b")
 
@@ -57,3 +66,37 @@ def test_every_setting_the_docs_name_exists(page, found):
 def test_the_docs_name_commands_and_settings():
     """The patterns still find what the pages say (a broken regex would pass everything)."""
     assert len(mentions(COMMAND)) > 50 and len(mentions(SETTING)) > 10
+
+
+def test_the_site_builds_with_strict_and_lists_every_page(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = (PROJECT_ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\s+- .*?([a-z-]+\.md)$", config, re.M))
+    assert listed == {page.name for page in PAGES[1:]}, "every page of docs/ is in the nav"
+    assert "Quick start" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def our_messages() -> list[str]:
+    """The first code span of each row of the troubleshooting tables, up to MLflow's own."""
+    page = (PROJECT_ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    ours = page.split("## Reaching the server", 1)[1].split("## MLflow's own messages", 1)[0]
+    return re.findall(r"^\| (?:``? ?)(.+?)(?: ?``?) \|", ours, re.M)
+
+
+@pytest.mark.parametrize("message", our_messages())
+def test_every_message_the_troubleshooting_page_explains_is_printed(message):
+    """Each literal piece (between `<...>` placeholders and `...`) is in the package's code."""
+    for alternative in message.split("` / `"):
+        pieces = re.split(r"<[^>]*>|\.\.\.", alternative.strip("`"))
+        for piece in (p.strip(" ()") for p in pieces):
+            if len(piece) >= 6:
+                assert piece in PACKAGE_SOURCE, f"no command prints {piece!r}"
+
+
+def test_the_troubleshooting_page_lists_messages():
+    assert len(our_messages()) > 25

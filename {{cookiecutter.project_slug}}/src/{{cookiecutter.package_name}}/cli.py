@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, progress
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
 from .mlflow_environment import QUIET, environment, unless_set
 from .settings import Settings, load_settings
@@ -103,11 +103,12 @@ def cli(ctx: click.Context, config: Path | None, tracking_uri: str | None) -> No
 @pass_context
 def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> None:
     """Fit the model, evaluate it on the holdout and log one run."""
-    from .model import parse_overrides
-    from .train import train as run_training
-    from .validation import scores_line
+    with progress.step("train: loading MLflow, fitting, scoring and logging the run"):
+        from .model import parse_overrides
+        from .train import train as run_training
+        from .validation import scores_line
 
-    result = run_training(ctx.settings, parse_overrides(overrides), run_name)
+        result = run_training(ctx.settings, parse_overrides(overrides), run_name)
     click.echo(f"run {result.run_id}: {scores_line(ctx.settings.metric.primary, result.metrics)}")
     click.echo(f"model {result.model_uri}")
     click.echo(f"view it at {result.url}")
@@ -117,9 +118,10 @@ def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> Non
 @pass_context
 def status(ctx: Context) -> None:
     """Show the registered model's aliases, versions, metrics and source runs."""
-    from .status import status as registry_status
+    with progress.step("status: loading MLflow, checking each version's files"):
+        from .status import status as registry_status
 
-    report = registry_status(ctx.settings)
+        report = registry_status(ctx.settings)
     click.echo(report.text)
     if report.refusal:
         raise BadInput(report.refusal)
@@ -185,16 +187,17 @@ def register_challenger(
     min_value: float | None,
 ) -> None:
     """Register the best finished training run as the 'challenger'."""
-    from .candidate_search import CandidateFilter
-    from .challenger import register_challenger as register
+    with progress.step("register-challenger: loading MLflow, searching runs, vetting the model"):
+        from .candidate_search import CandidateFilter
+        from .challenger import register_challenger as register
 
-    registration = register(
-        ctx.settings,
-        CandidateFilter(git_commit=git_commit),
-        newer_than_challenger=newer_than_challenger,
-        min_value=min_value,
-        dry_run=dry_run,
-    )
+        registration = register(
+            ctx.settings,
+            CandidateFilter(git_commit=git_commit),
+            newer_than_challenger=newer_than_challenger,
+            min_value=min_value,
+            dry_run=dry_run,
+        )
     click.echo(registration.summary(ctx.settings))
 
 
@@ -208,9 +211,10 @@ def register_challenger(
 @pass_context
 def promote(ctx: Context, dry_run: bool) -> None:
     """Move 'champion' to the challenger if every gate in [promotion] holds."""
-    from .promotion import promote as run_promotion
+    with progress.step("promote: loading MLflow, the data and both models, scoring"):
+        from .promotion import promote as run_promotion
 
-    verdict = run_promotion(ctx.settings, dry_run=dry_run)
+        verdict = run_promotion(ctx.settings, dry_run=dry_run)
     if verdict.challenger_scores:
         click.echo(verdict.text())
     if not verdict.passed:
@@ -225,9 +229,11 @@ def promote(ctx: Context, dry_run: bool) -> None:
 @pass_context
 def rollback(ctx: Context, dry_run: bool) -> None:
     """Put the previous champion back."""
-    from .rollback import rollback as run_rollback
+    with progress.step("rollback: loading MLflow, checking the previous champion's files"):
+        from .rollback import rollback as run_rollback
 
-    click.echo(run_rollback(ctx.settings, dry_run=dry_run))
+        moved = run_rollback(ctx.settings, dry_run=dry_run)
+    click.echo(moved)
 
 
 @cli.command()
@@ -235,8 +241,9 @@ def rollback(ctx: Context, dry_run: bool) -> None:
 @pass_context
 def demo(ctx: Context, keep_server: bool) -> None:
     """Run the whole lifecycle on a local throw-away server (sqlite, basic-auth, 127.0.0.1)."""
-    from .demo import CLOSING_WORDS, keep_serving
-    from .demo import demo as run_demo
+    with progress.step("demo: loading MLflow"):
+        from .demo import CLOSING_WORDS, keep_serving
+        from .demo import demo as run_demo
 
     result = run_demo(ctx.settings, keep_server=keep_server, echo=click.echo)
     if keep_server:
@@ -293,7 +300,8 @@ def server_start(
     On first start the admin password comes from $MLFLOW_AUTH_ADMIN_PASSWORD, or is generated,
     shown once on a terminal and stored (0600) in the data dir.
     """
-    from .tracking_server import serve_forever
+    with progress.step("server start: loading MLflow"):
+        from .tracking_server import serve_forever
 
     serve_forever(
         ctx.settings, host, port, data_dir, artifacts_dir, click.echo, sys.stdout.isatty()
@@ -312,9 +320,12 @@ def server_add_user(ctx: Context, name: str, role: str) -> None:
     reader: READ on the experiment and the model; member: EDIT on the experiment (log runs);
     ci: READ on the experiment, EDIT on the model (register, move aliases).
     """
-    from .users import add_user
+    password = read_password(f"Password for {name}")
+    with progress.step(f"add-user: loading MLflow, creating {name!r} and its grants"):
+        from .users import add_user
 
-    click.echo(add_user(ctx.settings, name, role, read_password(f"Password for {name}")))
+        done = add_user(ctx.settings, name, role, password)
+    click.echo(done)
 
 
 @server.command(name="set-password")
@@ -322,9 +333,12 @@ def server_add_user(ctx: Context, name: str, role: str) -> None:
 @pass_context
 def server_set_password(ctx: Context, name: str) -> None:
     """Change a user's password (read from a prompt, or stdin)."""
-    from .users import set_password
+    password = read_password(f"New password for {name}")
+    with progress.step("set-password: loading MLflow"):
+        from .users import set_password
 
-    click.echo(set_password(ctx.settings, name, read_password(f"New password for {name}")))
+        done = set_password(ctx.settings, name, password)
+    click.echo(done)
 
 
 @server.command(name="remove-user")
@@ -332,9 +346,11 @@ def server_set_password(ctx: Context, name: str) -> None:
 @pass_context
 def server_remove_user(ctx: Context, name: str) -> None:
     """Delete a user and their permissions."""
-    from .users import remove_user
+    with progress.step("remove-user: loading MLflow"):
+        from .users import remove_user
 
-    click.echo(remove_user(ctx.settings, name))
+        done = remove_user(ctx.settings, name)
+    click.echo(done)
 
 
 @server.command(name="backup")
@@ -431,7 +447,8 @@ def serve(ctx: Context, port: int) -> None:
 
     Runs until Ctrl-C. The alias is read at start: restart it after a promotion.
     """
-    from .model_server import run
+    with progress.step("serve: loading MLflow"):
+        from .model_server import run
 
     run(ctx.settings, port, click.echo)
 
