@@ -10,6 +10,8 @@
 
 `delay` seconds are added to every request, as a round trip through the tunnel from Colab
 would; `total` counts the requests that crossed (the template's request benchmark uses both).
+`require` headers make it a Cloudflare Access stand-in: a request without them is answered
+403 and never forwarded.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ class Proxy:
         fail: Rule = lambda method, path, number: False,
         how: str = "502",
         delay: float = 0.0,
+        require: dict[str, str] | None = None,
     ):
         assert how in ("502", "drop", "stall", "lost-answer"), how
-        self.how, self.delay = how, delay
+        self.how, self.delay, self.require = how, delay, require or {}
         self.closing = threading.Event()
         target = urlsplit(upstream)
         self.upstream = (target.hostname or "127.0.0.1", target.port or 80)
@@ -82,6 +85,8 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             failing = proxy.fail(self.command, self.path, proxy.count(self.command, self.path))
+            if any(self.headers.get(k) != v for k, v in proxy.require.items()):
+                return self._answer(403, [], b"Forbidden: no valid Access service token")
             time.sleep(proxy.delay)
             if failing and proxy.how == "502":
                 return self._answer(502, [], b"bad gateway: the tunnel is down")

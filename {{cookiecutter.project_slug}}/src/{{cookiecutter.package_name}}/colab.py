@@ -14,11 +14,14 @@ from collections.abc import Callable
 import requests
 
 from . import doctor
+from .access_token import ID_ENV, SECRET_ENV
 from .doctor import CheckResult, Probe
 from .errors import BadInput, ServerUnavailable
 from .settings import Settings, load_settings
 
 SECRETS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+OPTIONAL_SECRETS = (ID_ENV, SECRET_ENV)
+"""Only for a tunnel behind Cloudflare Access (docs/tunnel-cloudflared.md)."""
 WRITERS = {"EDIT", "MANAGE"}
 
 
@@ -49,6 +52,10 @@ def use_secrets(names: tuple[str, ...] = SECRETS) -> None:
                 "left) and switch on 'Notebook access'; outside Colab, set the environment variable"
             )
         os.environ[name] = value
+    for name in OPTIONAL_SECRETS:
+        value = colab_secret(name)
+        if value:
+            os.environ[name] = value
 
 
 def notebook_settings(experiment: str | None = None, data_csv: str | None = None) -> Settings:

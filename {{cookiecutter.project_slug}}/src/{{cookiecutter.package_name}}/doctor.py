@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import requests
 
+from .access_token import headers_for
 from .errors import BadInput, ServerUnavailable
 from .settings import Settings
 from .tracking_server import ServerPaths, host_of
@@ -65,7 +66,8 @@ class Probe:
     def get(self, path: str, **params) -> requests.Response:
         auth = (self.username, self.password) if self.username and self.password else None
         url = f"{self.uri.rstrip('/')}{path}"
-        return requests.get(url, params=params or None, auth=auth, timeout=TIMEOUT_S)
+        return requests.get(url, params=params or None, auth=auth, headers=headers_for(url),
+                            timeout=TIMEOUT_S)  # fmt: skip
 
 
 def diagnose(settings: Settings) -> Iterator[CheckResult]:

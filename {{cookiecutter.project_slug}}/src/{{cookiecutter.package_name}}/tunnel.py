@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import requests
 
+from .access_token import headers_for
 from .errors import BadInput, ServerUnavailable, first_line
 from .process import hold_in_foreground, terminate_tree
 from .settings import Settings
@@ -94,7 +95,7 @@ def ensure_local(local_url: str) -> None:
 
 def unauthenticated_status(url: str, host: str | None = None) -> int:
     """The status of an API call without credentials (optionally with another Host header)."""
-    headers = {"ngrok-skip-browser-warning": "1"}
+    headers = {"ngrok-skip-browser-warning": "1", **headers_for(url)}
     if host:
         headers["Host"] = host
     try:
@@ -111,11 +112,11 @@ def host_allowed(url: str, host: str) -> bool:
 def verify(url: str) -> None:
     """The published URL answers /health and refuses an API call without credentials (401)."""
     try:
-        health = requests.get(f"{url}/health", timeout=TIMEOUT_S).status_code
+        health = requests.get(f"{url}/health", headers=headers_for(url), timeout=TIMEOUT_S)
     except requests.RequestException as exc:
         raise ServerUnavailable(f"{url}/health does not answer ({type(exc).__name__})") from None
-    if health != 200:
-        raise ServerUnavailable(f"{url}/health answered {health}, not 200")
+    if health.status_code != 200:
+        raise ServerUnavailable(f"{url}/health answered {health.status_code}, not 200")
     status = unauthenticated_status(url)
     if status == 403:
         raise ServerUnavailable(
