@@ -67,6 +67,12 @@ def test_the_notebook_trains_and_tunes_on_the_server(settings, as_admin, tmp_pat
     )
     assert f"{as_admin.url}/#/experiments/{experiment_id}/runs/" in printed
     assert as_admin.admin_password not in printed
+    stderr = "".join(
+        output["text"] for cell in notebook.cells for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    )  # fmt: skip
+    assert "tune: fit" in stderr, "the tune's progress bar is shown"
+    assert "Warning" not in stderr, "no warning a user cannot act on"
 
 
 def test_the_committed_notebook_has_no_outputs_credentials_or_tunnel_urls():

@@ -11,12 +11,10 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import tempfile
 import time
 import traceback
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -24,7 +22,7 @@ import click
 
 from . import __version__, progress
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
-from .mlflow_environment import QUIET, environment, unless_set
+from .mlflow_environment import QUIET, environment, quiet_libraries, unless_set
 from .settings import Settings, load_settings
 
 UNEXPECTED = 4
@@ -453,14 +451,6 @@ def serve(ctx: Context, port: int) -> None:
     run(ctx.settings, port, click.echo)
 
 
-def _quiet_libraries() -> None:
-    """Library chatter would bury the one line a failing command prints."""
-    logging.getLogger("urllib3").setLevel(logging.ERROR)
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="mlflow")
-    warnings.filterwarnings("ignore", category=FutureWarning)
-
-
 def _write_traceback() -> Path:
     path = Path(tempfile.gettempdir()) / f"mlops-error-{time.strftime('%Y%m%d-%H%M%S')}.log"
     path.write_text(traceback.format_exc(), encoding="utf-8")
@@ -469,7 +459,7 @@ def _write_traceback() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mlops` console script; returns the exit code."""
-    _quiet_libraries()
+    quiet_libraries()
     with environment(unless_set(QUIET)):  # before MLflow's import, which reads its level
         return _dispatch(argv)
 

@@ -17,6 +17,7 @@ from . import doctor
 from .access_token import ID_ENV, SECRET_ENV
 from .doctor import CheckResult, Probe
 from .errors import BadInput, ServerUnavailable
+from .mlflow_environment import QUIET, quiet_libraries, unless_set
 from .settings import Settings, load_settings
 
 SECRETS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
@@ -56,6 +57,13 @@ def use_secrets(names: tuple[str, ...] = SECRETS) -> None:
         value = colab_secret(name)
         if value:
             os.environ[name] = value
+
+
+def quiet() -> None:
+    """For the rest of the notebook session, as for its secrets: no library chatter between
+    what the cells print (see `quiet_libraries`), and no artifact progress bars."""
+    quiet_libraries()
+    os.environ.update(unless_set(QUIET))
 
 
 def notebook_settings(experiment: str | None = None, data_csv: str | None = None) -> Settings:

@@ -10,7 +10,9 @@ logging level before MLflow is imported.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -38,6 +40,17 @@ QUIET = {
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
+
+
+def quiet_libraries() -> None:
+    """Library chatter would bury the one line a failing command prints, or a cell's output:
+    MLflow's and urllib3's log lines, MLflow's warnings, pandas' FutureWarnings, and tqdm's
+    hint to install notebook widgets."""
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def unless_set(values: Mapping[str, str]) -> dict[str, str]:

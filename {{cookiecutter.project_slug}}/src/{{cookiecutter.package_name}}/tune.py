@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from scipy import stats
 from sklearn.model_selection import ParameterGrid, ParameterSampler
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto warns in a Jupyter without ipywidgets
 
 from . import pending, tracking
 from .data import Split, load_split
