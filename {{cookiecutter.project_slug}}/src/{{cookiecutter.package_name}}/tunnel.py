@@ -145,12 +145,20 @@ class Published:
 def open_ngrok(chosen: TunnelPlan) -> Published:
     try:
         from pyngrok import conf, ngrok
-        from pyngrok.exception import PyngrokError
+        from pyngrok.exception import PyngrokError, PyngrokNgrokInstallError
     except ImportError:
         raise BadInput("pyngrok is not installed here: uv sync --extra server") from None
-    config = conf.PyngrokConfig(auth_token=os.environ["NGROK_AUTHTOKEN"])
+    installed = shutil.which("ngrok")  # else pyngrok downloads its own agent on first use
+    config = conf.PyngrokConfig(
+        auth_token=os.environ["NGROK_AUTHTOKEN"], **({"ngrok_path": installed} if installed else {})
+    )
     try:
         tunnel = ngrok.connect(chosen.local_url, pyngrok_config=config, url=chosen.public_url)
+    except PyngrokNgrokInstallError as exc:  # the agent is downloaded on first use
+        raise ServerUnavailable(
+            f"could not download the ngrok agent ({first_line(exc)}): check this PC's internet "
+            "access, or install ngrok on the PATH (docs/tunnel-ngrok.md)"
+        ) from None
     except PyngrokError as exc:
         raise ServerUnavailable(f"ngrok refused the tunnel: {first_line(exc)}") from None
     process = ngrok.get_ngrok_process(config).proc
