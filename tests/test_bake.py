@@ -135,6 +135,8 @@ def test_regression_bake_uses_a_regression_dataset_and_metric(bakery):
     toml = bakery("regression").read("mlops.toml")
     assert 'source = "sklearn:diabetes"' in toml and 'primary = "r2"' in toml
     assert "sklearn.linear_model.Ridge" in toml
+    assert "mlops train --set alpha=0.5" in bakery("regression").read("README.md")
+    assert "mlops train --set C=0.5" in bakery("default").read("README.md")
 
 
 def test_the_csv_is_copied_where_the_settings_point(bakery):
