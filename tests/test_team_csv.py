@@ -81,7 +81,12 @@ def served_predictions(project) -> list:
         return response.json()["predictions"]
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            said = process.communicate()[0]
+            raise AssertionError(f"mlops serve ignored Ctrl-C for 60 s:\n{said[-3000:]}") from None
 
 
 def wait_for_ping(url: str, process: subprocess.Popen, timeout: float = 180) -> None:

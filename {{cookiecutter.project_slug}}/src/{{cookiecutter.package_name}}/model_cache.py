@@ -36,16 +36,18 @@ def root() -> Path | None:
 
 
 def copy(pinned: str, folder: Path) -> Path | None:
-    """The entry for `pinned`, copied into `folder` (to be verified there); None if absent."""
+    """The entry for `pinned`, copied into `folder` (to be verified there); None if absent.
+    A copy cut short is removed, so `folder` is then as empty as it was."""
     base = root()
     entry = base / pinned if base else None
     if entry is None or not entry.is_dir():
         return None
     try:
-        shutil.copytree(entry, folder)
+        shutil.copytree(entry, folder, dirs_exist_ok=True)
         os.utime(entry)  # most recently used: the last to go
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
         return None
     return folder
 

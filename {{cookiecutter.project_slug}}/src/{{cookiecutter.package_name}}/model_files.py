@@ -149,10 +149,12 @@ def fetch_verified(
 
 
 def _cached_copy(pinned: str, folder: Path) -> Path | None:
-    """A private copy of the cached files, if it matches the pinned digest."""
-    local = model_cache.copy(pinned, folder / "cached")
+    """A private copy of the cached files in `folder`, if it matches the pinned digest (else
+    `folder` is left empty for the download)."""
+    local = model_cache.copy(pinned, folder)
     if local is not None and digest(local) != pinned:
         model_cache.forget(pinned)
         shutil.rmtree(local)
+        local.mkdir()
         return None
     return local
