@@ -121,7 +121,8 @@ def main() -> None:
         with Proxy(running.url) as proxy:
             base = {**os.environ, **login, "PYTHONDONTWRITEBYTECODE": "1"}
             sources = {**base, "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="no-pyc-")}
-            compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
+            if not args.quick:  # a quick run's bake was synced with --compile-bytecode
+                compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=2, workers=0)
             no_cache = {"MLOPS_MODEL_CACHE": "off"}
             states = [
                 ("sources, no model cache (dry run)", {**sources, **no_cache}, True),
