@@ -8,7 +8,7 @@ import mlflow
 import pytest
 from mlflow.entities import Metric
 
-from {{ cookiecutter.package_name }} import tracking
+from {{ cookiecutter.package_name }} import candidate_search, tracking
 from {{ cookiecutter.package_name }}.candidate_search import (
     CandidateFilter,
     bar_for,
@@ -137,10 +137,13 @@ def directions(project_settings):
     return [project_settings, flipped]
 
 
+@pytest.mark.parametrize("page", [candidate_search.PAGE, 2], ids=["page-100", "page-2"])
 @pytest.mark.parametrize("direction", [0, 1], ids=["project-metric", "other-direction"])
 def test_the_challengers_score_as_bar_never_changes_the_pick(
-    crowded, project_settings, tracking_server, as_admin, direction
+    crowded, project_settings, tracking_server, as_admin, direction, page, monkeypatch
 ):
+    """Pages of 2 make the ineligible runs above a bar span many pages."""
+    monkeypatch.setattr(candidate_search, "PAGE", page)
     experiment_id, client = crowded
     settings = with_changes(directions(project_settings)[direction],
                             tracking={"uri": tracking_server.url})  # fmt: skip

@@ -12,6 +12,11 @@ is the bar: runs at least as good are searched first, a handful however large th
 Whenever one exists, the best of them is the best of all: every run better than it also clears
 the bar, and the order is the same. Only when none does (the challenger's run was deleted, or
 the settings changed) is every run ordered.
+
+Above the bar, the eligibility tags are checked on the runs returned, not in the query: each tag
+clause is a join over every run's tags (about 60 % of the query's time at 100k runs), while the
+runs above the bar are a handful. Pages of them come in the same order as the filtered query's,
+so the first eligible run is the one it would return.
 """
 
 from __future__ import annotations
@@ -41,10 +46,17 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "\\'") + "'"
 
 
+ELIGIBLE = {CANDIDATE_TAG: "true", HAS_MODEL_TAG: "true"}
+PAGE = 100
+
+
 def filter_string(
-    criteria: CandidateFilter, finished_only: bool = True, bar: Bar | None = None
+    criteria: CandidateFilter,
+    finished_only: bool = True,
+    bar: Bar | None = None,
+    eligible: bool = True,
 ) -> str:
-    clauses = [f"tags.`{CANDIDATE_TAG}` = 'true'", f"tags.`{HAS_MODEL_TAG}` = 'true'"]
+    clauses = [f"tags.`{key}` = '{value}'" for key, value in ELIGIBLE.items()] if eligible else []
     if finished_only:
         clauses.append("attributes.status = 'FINISHED'")
     if bar is not None:
@@ -98,7 +110,7 @@ def best_candidate(
     is the same with or without it."""
     client = MlflowClient(tracking_uri=settings.tracking_uri)
     bar = bar_for(settings, bar_score)
-    runs = _best(client, settings, experiment_id, filter_string(criteria, bar=bar)) if bar else []
+    runs = _best_above(client, settings, experiment_id, criteria, bar) if bar else []
     if not runs:
         runs = _best(client, settings, experiment_id, filter_string(criteria))
     if runs:
@@ -121,6 +133,29 @@ def _best(
         order_by=order_by(settings),
         max_results=1,
     )
+
+
+def _best_above(
+    client: MlflowClient,
+    settings: Settings,
+    experiment_id: str,
+    criteria: CandidateFilter,
+    bar: Bar,
+) -> list[Run]:
+    """The best eligible run among those clearing the bar, in pages of the query's own order."""
+    text = filter_string(criteria, bar=bar, eligible=False)
+    token = None
+    while True:
+        page = client.search_runs(
+            experiment_ids=[experiment_id], filter_string=text, order_by=order_by(settings),
+            max_results=PAGE, page_token=token,
+        )  # fmt: skip
+        for run in page:
+            if all(run.data.tags.get(key) == value for key, value in ELIGIBLE.items()):
+                return [run]
+        token = page.token
+        if not token:
+            return []
 
 
 def _why_none(client: MlflowClient, experiment_id: str, criteria: CandidateFilter) -> str:
