@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 CACHE_ENV = "MLOPS_MODEL_CACHE"
@@ -35,21 +36,25 @@ def root() -> Path | None:
     return Path(base) / "mlops-models"
 
 
-def copy(pinned: str, folder: Path) -> Path | None:
-    """The entry for `pinned`, copied into `folder` (to be verified there); None if absent.
-    A copy cut short is removed, so `folder` is then as empty as it was."""
+def copy(pinned: str, folder: Path, matches: Callable[[Path], bool]) -> Path | None:
+    """The entry for `pinned`, copied into `folder` if the copy `matches` (the caller's digest
+    check, on the bytes it will load). Otherwise None and `folder` is left empty, for the
+    download; an entry that did not match is forgotten."""
     base = root()
     entry = base / pinned if base else None
     if entry is None or not entry.is_dir():
         return None
     try:
         shutil.copytree(entry, folder, dirs_exist_ok=True)
-        os.utime(entry)  # most recently used: the last to go
+        if matches(folder):
+            os.utime(entry)  # most recently used: the last to go
+            return folder
+        forget(pinned)
     except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        return None
-    return folder
+        pass  # cut short (an eviction, a full disk): only a download is lost
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return None
 
 
 def keep(folder: Path, pinned: str) -> None:

@@ -18,7 +18,6 @@ once per machine; a cached copy is checked against the pinned digest exactly lik
 from __future__ import annotations
 
 import hashlib
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,23 +137,15 @@ def fetch_verified(
     pinned = version.tags.get(MODEL_FILES_DIGEST_TAG)
     if not pinned:
         raise BadInput(f"{what} has no recorded file digest: register it again")
-    local = _cached_copy(pinned, folder) if cached else None
+
+    def matches(copied: Path) -> bool:
+        return digest(copied) == pinned
+
+    local = model_cache.copy(pinned, folder, matches) if cached else None
     if local is None:
         local = download(str(version.source), folder)  # the URI that was vetted at registration
-        if digest(local) != pinned:
+        if not matches(local):
             raise BadInput(f"the files of {what} changed since it was registered: refused")
         model_cache.keep(local, pinned)
     vet(local, what)
     return CheckedModel(local, pinned)
-
-
-def _cached_copy(pinned: str, folder: Path) -> Path | None:
-    """A private copy of the cached files in `folder`, if it matches the pinned digest (else
-    `folder` is left empty for the download)."""
-    local = model_cache.copy(pinned, folder)
-    if local is not None and digest(local) != pinned:
-        model_cache.forget(pinned)
-        shutil.rmtree(local)
-        local.mkdir()
-        return None
-    return local
