@@ -134,8 +134,12 @@ def test_an_unexpected_error_is_code_4_with_the_traceback_in_a_file(monkeypatch,
     assert main(["status"]) == 4
     line = one_line_error(capsys)
     assert "RuntimeError: boom" in line
-    path = line.rsplit("traceback: ", 1)[1].rstrip(")")
-    assert "Traceback" in Path(path).read_text(encoding="utf-8")
+    path = Path(line.rsplit("traceback: ", 1)[1].rstrip(")"))
+    assert "Traceback" in path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0
+    assert main(["status"]) == 4
+    again = Path(one_line_error(capsys).rsplit("traceback: ", 1)[1].rstrip(")"))
+    assert again != path and again.parent == path.parent, "a new, unpredictable name each time"
 
 
 def test_a_user_who_may_not_move_aliases_gets_403_and_nothing_moves(

@@ -17,13 +17,24 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.model_files import MODEL_FILE, TRUSTED_TYPES, digest, fetch_verified
+from {{ cookiecutter.package_name }}.model_files import (
+    MODEL_FILE,
+    TRUSTED_TYPES,
+    digest,
+    fetch_verified,
+    untrusted_types,
+)
 from {{ cookiecutter.package_name }}.model_server import champion, verified_copy
 from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.status import status
-from {{ cookiecutter.package_name }}.tag_keys import CANDIDATE_TAG, HAS_MODEL_TAG, MODEL_FILES_DIGEST_TAG
+from {{ cookiecutter.package_name }}.tag_keys import (
+    CANDIDATE_TAG,
+    HAS_MODEL_TAG,
+    MODEL_FILES_DIGEST_TAG,
+    MODEL_ID_TAG,
+)
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validation_metric
 
@@ -51,9 +62,18 @@ def crafted_candidate(settings, **log_model_args) -> str:
     experiment = mlflow.set_experiment(settings.tracking.experiment).experiment_id
     tags = {CANDIDATE_TAG: "true", HAS_MODEL_TAG: "true"}
     with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
-        mlflow.sklearn.log_model(name="model", pip_requirements=[], **log_model_args)
+        info = mlflow.sklearn.log_model(name="model", pip_requirements=[], **log_model_args)
         mlflow.log_metrics({validation_metric(primary): best, primary: best})
+        mlflow.set_tag(MODEL_ID_TAG, info.model_id)  # the crafter owns the run: they can
     return run.info.run_id
+
+
+def skipped_for(settings, crafted: str, reason: str) -> None:
+    """The crafted candidate is skipped with its reason, and the honest one is registered."""
+    registration = register_challenger(settings)
+    assert [(s.run_id, reason in s.reason) for s in registration.skipped] == [(crafted, True)]
+    assert registration.run.info.run_id != crafted
+    assert f"skipped run {crafted} by " in registration.summary(settings)
 
 
 def test_a_pickled_candidate_is_never_registered_and_its_code_never_runs(
@@ -61,21 +81,54 @@ def test_a_pickled_candidate_is_never_registered_and_its_code_never_runs(
 ):
     train(settings, {})
     marker = tmp_path / "pwned"
-    crafted_candidate(settings, sk_model=Trap(marker), serialization_format="cloudpickle")
-    with pytest.raises(BadInput, match="saved as 'cloudpickle', not skops"):
-        register_challenger(settings)
+    crafted = crafted_candidate(settings, sk_model=Trap(marker), serialization_format="cloudpickle")
+    skipped_for(settings, crafted, "saved as 'cloudpickle', not skops")
     assert not marker.exists()
-    assert version_of(settings, CHALLENGER) is None
 
 
 def test_a_model_that_trusts_a_dangerous_type_is_refused(settings, as_admin):
     fitted = train(settings, {})
     model = mlflow.sklearn.load_model(fitted.model_uri)
-    crafted_candidate(
+    crafted = crafted_candidate(
         settings, sk_model=model, skops_trusted_types=["numpy.dtype", "builtins.eval"]
     )
-    with pytest.raises(BadInput, match=r"types outside the trusted list: builtins\.eval"):
+    skipped_for(settings, crafted, "types outside the trusted list: builtins.eval")
+
+
+def test_a_model_that_would_serve_probabilities_is_not_what_promote_judges(settings, as_admin):
+    fitted = train(settings, {})
+    model = mlflow.sklearn.load_model(fitted.model_uri)
+    crafted = crafted_candidate(
+        settings, sk_model=model, skops_trusted_types=untrusted_types(model) or None,
+        pyfunc_predict_fn="predict_proba",
+    )  # fmt: skip
+    skipped_for(settings, crafted, "predicts with 'predict_proba', not 'predict'")
+
+
+def test_a_planted_candidate_alone_blocks_nothing_silently(settings, as_admin, tmp_path):
+    crafted = crafted_candidate(
+        settings, sk_model=Trap(tmp_path / "pwned"), serialization_format="cloudpickle"
+    )
+    with pytest.raises(BadInput, match=f"no candidate can be registered .*skipped run {crafted}"):
         register_challenger(settings)
+    assert version_of(settings, CHALLENGER) is None
+
+
+def test_a_run_carrying_a_model_its_author_did_not_log_is_skipped(settings, as_admin):
+    """Model injection: a model attached to a teammate's run is never registered under it."""
+    from mlflow.entities import LoggedModelOutput
+
+    victim = train(settings, {}).run_id
+    honest = train(settings, {}).run_id
+    client = MlflowClient()
+    experiment = client.get_run(victim).info.experiment_id
+    planted = client.create_logged_model(experiment, source_run_id=honest)
+    client.log_outputs(victim, [LoggedModelOutput(planted.model_id, 0)])
+    client.log_metric(victim, validation_metric(settings.metric.primary), 1e9 if
+                      settings.metric.greater_is_better else -1e9)  # fmt: skip
+    registration = register_challenger(settings)
+    assert [s.run_id for s in registration.skipped] == [victim]
+    assert "carries models it did not log" in registration.skipped[0].reason
 
 
 def test_registration_pins_the_digest_of_every_file(settings, as_admin, tmp_path):
@@ -94,9 +147,10 @@ def test_only_the_trusted_types_are_listed():
 
 @pytest.fixture
 def tampered_but_cached(settings, tracking_server, as_admin):
-    """A promoted champion whose model file a member then overwrote through the artifact proxy
-    (the member holds EDIT on the experiment, which the proxy accepts for any path under it),
-    on the machine that registered it, so it holds a verified copy."""
+    """A promoted champion whose model file was overwritten after registration, on the machine
+    that registered it, so it holds a verified copy. A member's overwrite is refused by the
+    server (the folder is frozen); the digest is the second line, for whoever gets past the
+    first (an admin's leaked password, a hand on the disk): here the admin overwrites it."""
     team = on_server(settings, tracking_server)
     train(team, {})
     register_challenger(team)
@@ -105,10 +159,11 @@ def tampered_but_cached(settings, tracking_server, as_admin):
     member, password = new_user(team, "member")
     location = MlflowClient().get_logged_model(version.source.removeprefix("models:/"))
     path = location.artifact_location.removeprefix("mlflow-artifacts:/")
-    response = requests.put(
-        f"{tracking_server.url}/api/2.0/mlflow-artifacts/artifacts/{path}/model.skops",
-        data=b"not the judged model", auth=(member, password), timeout=30,
-    )  # fmt: skip
+    url = f"{tracking_server.url}/api/2.0/mlflow-artifacts/artifacts/{path}/model.skops"
+    refused = requests.put(url, data=b"not the judged model", auth=(member, password), timeout=30)
+    assert refused.status_code == 403, "a registered model's folder is frozen for members"
+    admin = ("admin", tracking_server.admin_password)
+    response = requests.put(url, data=b"not the judged model", auth=admin, timeout=30)
     assert response.status_code == 200, "the attack itself must work for the test to mean much"
     return team
 

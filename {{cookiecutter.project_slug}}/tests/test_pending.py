@@ -68,6 +68,9 @@ def test_a_dead_server_keeps_the_run_until_upload(settings, as_admin, dead_serve
     assert "cannot reach the tracking server" in message and "mlops upload-pending" in message
     [folder] = folders(settings)
     assert str(folder) in message
+    assert [oct(p.stat().st_mode & 0o777) for p in (folder, *folder.iterdir())] == (
+        [oct(0o700)] + [oct(0o600)] * len(list(folder.iterdir()))
+    ), "the team's rows are this OS user's only"
     saved = load(folder)
     assert saved.run_name == "offline" and saved.tags[HAS_MODEL_TAG] == "true"
     assert runs_of(settings, as_admin.url) == []

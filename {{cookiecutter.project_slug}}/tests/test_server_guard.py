@@ -17,18 +17,17 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
-from {{ cookiecutter.package_name }} import server_guard
-from {{ cookiecutter.package_name }}.mlflow_environment import environment
-from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.server_guard import (
+from {{ cookiecutter.package_name }} import guard_logins
+from {{ cookiecutter.package_name }}.guard_logins import (
     Backoff,
-    Gatekeeper,
+    Logins,
     PasswordCheck,
     VerifiedLogins,
-    basic_credentials,
     client_address,
-    is_team_path,
 )
+from {{ cookiecutter.package_name }}.mlflow_environment import environment
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.server_guard import Gatekeeper, basic_credentials, is_team_path
 from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
 
 from .central_pc_fixtures import PASSWORD, new_user, on_server, unique
@@ -65,7 +64,13 @@ class Team:
     run_artifacts: str
     model: str
     users: dict[str, tuple[str, str] | None]
-    admin: AdminClient
+    admin: ClientAs
+    own_run: str  # the member's own run
+    teammate_run: str  # another member's run
+    frozen_run: str  # the member's own run, with a registered version
+
+    def new_file(self, run_id: str) -> str:
+        return f"{self.experiment_id}/{run_id}/artifacts/new-{uuid.uuid4().hex}.txt"
 
     def model_for(self, role: str) -> str:
         """Destructive requests by the admin hit a throw-away model with a version and alias."""
@@ -99,7 +104,7 @@ def request_for(cell: str, team: Team, role: str) -> dict:
     """The concrete HTTP request of a row of the table, as `requests.request` keywords."""
     api, artifacts = "/api/2.0/mlflow", "/api/2.0/mlflow-artifacts/artifacts"
     model = team.model
-    fresh = f"{team.experiment_id}/{team.run_id}/artifacts/new-{uuid.uuid4().hex}.txt"
+    param = {"params": [{"key": unique("p"), "value": "1"}]}
     requests_by_cell = {
         "`GET /health`": lambda: ("GET", "/health", {}),
         "`GET /` (the UI)": lambda: ("GET", "/", {}),
@@ -123,8 +128,24 @@ def request_for(cell: str, team: Team, role: str) -> dict:
         f"`GET {artifacts}?path=<a run's folder>`": lambda: (
             "GET", artifacts, {"params": {"path": team.run_file.rsplit("/", 1)[0]}}
         ),
-        f"`PUT {artifacts}/<a new file>`": lambda: (
-            "PUT", f"{artifacts}/{fresh}", {"data": b"new"}
+        f"`PUT {artifacts}/<a new file in their own run>`": lambda: (
+            "PUT", f"{artifacts}/{team.new_file(team.own_run)}", {"data": b"new"}
+        ),
+        f"`PUT {artifacts}/<a new file in a teammate's run>`": lambda: (
+            "PUT", f"{artifacts}/{team.new_file(team.teammate_run)}", {"data": b"new"}
+        ),
+        f"`PUT {artifacts}/<a new file in their own registered run>`": lambda: (
+            "PUT", f"{artifacts}/{team.new_file(team.frozen_run)}", {"data": b"new"}
+        ),
+        f"`POST {api}/runs/log-batch` (their own run)": lambda: (
+            "POST", f"{api}/runs/log-batch", {"json": {"run_id": team.own_run, **param}}
+        ),
+        f"`POST {api}/runs/log-batch` (a teammate's run, as `runId`)": lambda: (
+            "POST", f"{api}/runs/log-batch", {"json": {"runId": team.teammate_run, **param}}
+        ),
+        f"`POST {api}/logged-models` (from a teammate's run)": lambda: (
+            "POST", f"{api}/logged-models",
+            {"json": {"experiment_id": team.experiment_id, "source_run_id": team.teammate_run}},
         ),
         f"`PUT {artifacts}/<a file older than 10 min>`": lambda: (
             "PUT", f"{artifacts}/{team.settled_file()}", {"data": b"swapped bytes"}
@@ -243,14 +264,18 @@ def team(matrix_server, project_settings) -> Team:
         matrix_server,
     ).replace("model", registered_name=unique("matrix-model"))
     users = {role: new_user(settings, role) for role in ("reader", "member", "ci")}
-    admin = AdminClient(matrix_server.url, matrix_server.admin_password)
+    admin = ClientAs(matrix_server.url, "admin", matrix_server.admin_password)
     experiment = admin.get_experiment_by_name(settings.tracking.experiment)
     run = admin.create_run(experiment.experiment_id)
+    member = ClientAs(matrix_server.url, *users["member"])
+    teammate = ClientAs(matrix_server.url, *new_user(settings, "member"))
+    own, frozen = (member.create_run(experiment.experiment_id) for _ in range(2))
     note = matrix_server.paths.data_dir.parent / "note.txt"
     note.write_text("a run's file", encoding="utf-8")
     admin.log_artifact(run.info.run_id, str(note))
     model = settings.model.registered_name
     admin.create_model_version(model, f"{run.info.artifact_uri}/model", run.info.run_id)
+    admin.create_model_version(model, f"{frozen.info.artifact_uri}/model", frozen.info.run_id)
     return Team(
         url=matrix_server.url,
         artifacts=matrix_server.paths.artifacts_dir,
@@ -266,15 +291,18 @@ def team(matrix_server, project_settings) -> Team:
             "admin": ("admin", matrix_server.admin_password),
         },
         admin=admin,
+        own_run=own.info.run_id,
+        teammate_run=teammate.create_run(experiment.experiment_id).info.run_id,
+        frozen_run=frozen.info.run_id,
     )
 
 
-class AdminClient:
-    """MlflowClient calls as the admin, whatever the test's environment holds meanwhile."""
+class ClientAs:
+    """MlflowClient calls as one user, whatever the test's environment holds meanwhile."""
 
-    def __init__(self, url: str, password: str) -> None:
+    def __init__(self, url: str, username: str, password: str) -> None:
         self.url = url
-        self.login = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
+        self.login = {"MLFLOW_TRACKING_USERNAME": username, "MLFLOW_TRACKING_PASSWORD": password}
 
     def __getattr__(self, name: str):
         def call(*args, **kwargs):
@@ -357,12 +385,13 @@ def user_store(tmp_path):
 
 
 def gatekeeper(store, clock: Clock, attempts: int = 2, ttl: float = 60) -> Gatekeeper:
-    return Gatekeeper(
+    logins = Logins(
         check=PasswordCheck(store),
         by_address=Backoff(free=attempts, clock=clock),
         by_user=Backoff(free=2 * attempts, clock=clock),
         verified=VerifiedLogins(ttl_s=ttl, clock=clock),
     )
+    return Gatekeeper(logins)
 
 
 def basic(name: str, password: str) -> str:
@@ -384,7 +413,7 @@ def test_waits_double_after_the_free_attempts_and_are_forgotten(user_store):
     assert blocked.status == 429 and blocked.retry_after_s == 3  # 2 s wait, rounded up
     clock.now += 2.5
     assert gate.refusal("GET", TEAM, "1.2.3.4", alice) is None
-    clock.now += server_guard.FORGET_AFTER_S + 1
+    clock.now += guard_logins.FORGET_AFTER_S + 1
     assert gate.refusal("GET", TEAM, "1.2.3.4", wrong).status == 401, "forgotten: free again"
 
 
@@ -399,13 +428,13 @@ def test_the_user_name_backs_off_across_addresses(user_store):
 
 def test_an_unknown_name_costs_one_password_check_like_a_known_one(user_store, monkeypatch):
     checks = []
-    real = server_guard.check_password_hash
+    real = guard_logins.check_password_hash
 
     def counted(hashed: str, password: str) -> bool:
         checks.append(hashed)
         return real(hashed, password)
 
-    monkeypatch.setattr(server_guard, "check_password_hash", counted)
+    monkeypatch.setattr(guard_logins, "check_password_hash", counted)
     monkeypatch.setattr("mlflow.server.auth.sqlalchemy_store.check_password_hash", counted)
     check = PasswordCheck(user_store)
     assert check("alice", "wrong") is None and check("mallory", "wrong") is None
@@ -445,7 +474,7 @@ def test_credentials_and_addresses_are_parsed_strictly():
     assert basic_credentials("Basic !!!") is None
     assert client_address("127.0.0.1", "6.6.6.6, 203.0.113.9") == "203.0.113.9"
     assert client_address("192.168.1.5", "203.0.113.9") == "192.168.1.5", "only the tunnel's"
-    assert client_address("127.0.0.1", "") == server_guard.LOCAL
+    assert client_address("127.0.0.1", "") == guard_logins.LOCAL
 
 
 # --- one version per run -----------------------------------------------------------------------

@@ -152,7 +152,8 @@ def test_without_credentials_or_with_a_wrong_password_the_answer_is_401(central)
 
 
 def test_a_foreign_host_header_is_refused_unless_allowed(central):
-    assert status(central.url, host="evil.example.com") == 403
+    admin = ("admin", central.admin_password)
+    assert status(central.url, auth=admin, host="evil.example.com") == 403
     assert not host_allowed(central.url, "evil.example.com")
     assert host_allowed(central.url, DOMAIN), "the tunnel's domain is allowed"
     assert host_allowed(central.url, f"localhost:{central.port}")

@@ -22,7 +22,7 @@ so the first eligible run is the one it would return.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from mlflow import MlflowClient
@@ -40,6 +40,7 @@ class CandidateFilter:
 
     newer_than_ms: int | None = None
     git_commit: str | None = None
+    excluded: tuple[str, ...] = ()  # runs already found unfit (see register-challenger)
 
 
 def _quote(value: str) -> str:
@@ -65,6 +66,8 @@ def filter_string(
         clauses.append(f"attributes.start_time > {int(criteria.newer_than_ms)}")
     if criteria.git_commit:
         clauses.append(f"tags.`{GIT_COMMIT_TAG}` = {_quote(criteria.git_commit)}")
+    if criteria.excluded:
+        clauses.append(f"attributes.run_id NOT IN ({', '.join(map(_quote, criteria.excluded))})")
     return " AND ".join(clauses)
 
 
@@ -165,7 +168,7 @@ def _why_none(client: MlflowClient, experiment_id: str, criteria: CandidateFilte
         filter_string=filter_string(criteria, finished_only=False),
         max_results=1,
     )
-    narrowed = criteria != CandidateFilter()
+    narrowed = replace(criteria, excluded=()) != CandidateFilter()
     if unfinished:
         return "no finished candidate run with a model (the runs there failed or still run)"
     if narrowed:

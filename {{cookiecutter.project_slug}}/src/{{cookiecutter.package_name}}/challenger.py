@@ -1,14 +1,16 @@
 """`mlops register-challenger`: register the best candidate once and point `challenger` at it.
 
 "Best" is by the validation score (`cv_<metric>`, see `candidates`): the holdout stays unseen
-until `promote`. A rerun never duplicates a version: the run's existing version is reused, and
+until `promote`. A candidate that cannot be registered (its model fails vetting, or is not the
+model its author logged) is skipped and listed with who made it: one planted run never blocks
+the team's good ones. A rerun never duplicates a version: the run's existing version is reused, and
 the server refuses a second version of a run (`server_guard`), so concurrent runs agree too.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -36,6 +38,7 @@ from .tag_keys import (
     GIT_COMMIT_TAG,
     HOLDOUT_DIGEST_TAG,
     MODEL_FILES_DIGEST_TAG,
+    MODEL_ID_TAG,
     REGISTERED_AT_TAG,
     REGISTERED_BY_TAG,
     SOURCE_RUN_TAG,
@@ -55,8 +58,12 @@ class Registration:
     version: str | None
     created: bool
     dry_run: bool
+    skipped: tuple[Skipped, ...] = ()
 
     def summary(self, settings: Settings) -> str:
+        return "\n".join([*(s.line() for s in self.skipped), self._decision(settings)])
+
+    def _decision(self, settings: Settings) -> str:
         name = repr(settings.model.registered_name)
         run = f"run {self.run.info.run_id} ({ranking_metric(settings)} = {self.metric:.4f})"
         if self.dry_run:
@@ -74,7 +81,13 @@ class Registration:
             self.version or "-",
             f"`{self.run.data.tags.get(GIT_COMMIT_TAG, 'unknown')[:12]}`",
         )
-        return f"## Register challenger\n\n{table.markdown()}\n\n{self.summary(settings)}"
+        text = f"## Register challenger\n\n{table.markdown()}\n\n{self._decision(settings)}"
+        if self.skipped:
+            skipped = Table(["skipped run", "made by", "why"])
+            for s in self.skipped:
+                skipped.add(f"`{s.run_id}`", s.author or "unknown", s.reason)
+            text += f"\n\n### Skipped candidates\n\n{skipped.markdown()}"
+        return text
 
 
 def _existing_version(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
@@ -90,19 +103,68 @@ def _existing_version(client: MlflowClient, name: str, run_id: str) -> ModelVers
     return found[0] if found else None
 
 
-def _model_id(client: MlflowClient, run: Run) -> str:
-    """The run's LoggedModel id (`m-...`): MLflow 3 registers `models:/<id>`, not `runs:/`."""
-    outputs = run.outputs.model_outputs if run.outputs else []
-    if outputs:
-        return outputs[0].model_id
-    models = client.search_logged_models(
-        experiment_ids=[run.info.experiment_id],
-        filter_string=f"source_run_id = '{run.info.run_id}'",
-        max_results=1,
-    )
-    if not models:
-        raise BadInput(f"run {run.info.run_id} is tagged as having a model but has none")
-    return models[0].model_id
+def _model_id(run: Run) -> str:
+    """The LoggedModel (`m-...`) the run's author logged, as recorded with its metrics; refused
+    when the run's outputs hold any other model (one attached to it by someone else)."""
+    recorded = run.data.tags.get(MODEL_ID_TAG)
+    if not recorded:
+        raise BadInput(f"run {run.info.run_id} has no recorded model ({MODEL_ID_TAG}): retrain")
+    outputs = {o.model_id for o in (run.outputs.model_outputs if run.outputs else [])}
+    others = sorted(outputs - {recorded})
+    if others:
+        raise BadInput(f"run {run.info.run_id} carries models it did not log: {', '.join(others)}")
+    return recorded
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A candidate that could not be registered, and why: shown, never silently dropped."""
+
+    run_id: str
+    author: str
+    reason: str
+
+    def line(self) -> str:
+        return f"skipped run {self.run_id} by {self.author or 'unknown'}: {self.reason}"
+
+
+MAX_SKIPPED = 20
+
+
+@dataclass(frozen=True)
+class Pick:
+    run: Run
+    existing: ModelVersion | None
+    model_id: str | None
+    digest: str | None
+    skipped: tuple[Skipped, ...]
+
+
+def _pick(client, settings, experiment_id, criteria, current, name) -> Pick:
+    """The best candidate whose model passes vetting (or that already has a version)."""
+    skipped: list[Skipped] = []
+    while True:
+        excluded = replace(criteria, excluded=tuple(s.run_id for s in skipped))
+        try:
+            run = best_candidate(settings, experiment_id, excluded, _score(current, settings))
+        except BadInput as none_left:
+            if not skipped:
+                raise
+            lines = "; ".join(s.line() for s in skipped)
+            raise BadInput(f"no candidate can be registered ({lines})") from none_left
+        existing = _existing_version(client, name, run.info.run_id)
+        if existing is not None:
+            return Pick(run, existing, None, None, tuple(skipped))
+        try:
+            model_id = _model_id(run)
+            with tempfile.TemporaryDirectory(prefix="mlops-register-") as folder:
+                what = f"the model of run {run.info.run_id}"
+                checked = fetch(f"models:/{model_id}", Path(folder), what)
+            return Pick(run, None, model_id, checked.digest, tuple(skipped))
+        except BadInput as unfit:
+            skipped.append(Skipped(run.info.run_id, run.info.user_id, str(unfit)))
+            if len(skipped) >= MAX_SKIPPED:
+                raise BadInput(f"{MAX_SKIPPED} candidates in a row cannot be registered") from unfit
 
 
 def _version_tags(run: Run, settings: Settings, metric: float) -> dict[str, str]:
@@ -149,39 +211,36 @@ def register_challenger(
             current = aliased_version(client, name, CHALLENGER)
             if newer_than_challenger:
                 criteria = _after(client, current, criteria)
-            run = best_candidate(settings, experiment_id, criteria, _score(current, settings))
+            pick = _pick(client, settings, experiment_id, criteria, current, name)
+            run, existing = pick.run, pick.existing
             metric = run.data.metrics[ranking_metric(settings)]
             _check_min_value(settings, metric, min_value)
-            existing = _existing_version(client, name, run.info.run_id)
             if dry_run:
-                decision = Registration(
-                    run, metric, existing.version if existing else None, False, True
-                )
+                version_number = existing.version if existing else None
+                decision = Registration(run, metric, version_number, False, True, pick.skipped)
                 write_step_summary(decision.markdown(settings))
                 return decision
             created = False
             if existing is None:
-                existing, created = _register(client, name, run, settings, metric)
+                existing, created = _register(client, name, pick, settings, metric)
             version = existing
             move_alias(client, name, CHALLENGER, version)
-        registration = Registration(run, metric, version.version, created, False)
+        registration = Registration(run, metric, version.version, created, False, pick.skipped)
         write_step_summary(registration.markdown(settings))
         return registration
 
 
 def _register(
-    client: MlflowClient, name: str, run: Run, settings: Settings, metric: float
+    client: MlflowClient, name: str, pick: Pick, settings: Settings, metric: float
 ) -> tuple[ModelVersion, bool]:
-    """A new version of the run's model, once its files are vetted and pinned: a pickle, custom
-    code or an unexpected type is refused before anything is created (see `model_files`).
+    """A new version of the picked run's model, whose files were vetted and pinned in `_pick`:
+    a pickle, custom code or an unexpected type never gets this far (see `model_files`).
 
     The server registers a run once: when another process got there first, its version is
     the one to use, (version, False)."""
-    model_id = _model_id(client, run)
-    with tempfile.TemporaryDirectory(prefix="mlops-register-") as folder:
-        checked = fetch(f"models:/{model_id}", Path(folder), f"the model of run {run.info.run_id}")
+    run, model_id = pick.run, pick.model_id
     ensure_registered_model(client, name)
-    tags = {**_version_tags(run, settings, metric), MODEL_FILES_DIGEST_TAG: checked.digest}
+    tags = {**_version_tags(run, settings, metric), MODEL_FILES_DIGEST_TAG: pick.digest}
     try:
         created = client.create_model_version(
             name, f"models:/{model_id}", run_id=run.info.run_id, tags=tags, model_id=model_id

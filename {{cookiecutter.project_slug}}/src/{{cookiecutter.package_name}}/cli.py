@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -452,13 +453,26 @@ def serve(ctx: Context, port: int) -> None:
 
 
 def _write_traceback() -> Path:
-    path = Path(tempfile.gettempdir()) / f"mlops-error-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    path.write_text(traceback.format_exc(), encoding="utf-8")
-    return path
+    """A traceback can hold paths, names and data: a 0600 file with an unpredictable name, in a
+    folder of this OS user's own (0700), so another user can neither read nor pre-create it."""
+    folder = Path(tempfile.gettempdir()) / f"mlops-errors-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+        folder = Path(tempfile.mkdtemp(prefix="mlops-errors-"))
+    os.chmod(folder, 0o700)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    fd, name = tempfile.mkstemp(prefix=f"error-{stamp}-", suffix=".log", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(traceback.format_exc())
+    return Path(name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `mlops` console script; returns the exit code."""
+    """Entry point of the `mlops` console script; returns the exit code.
+
+    Files it writes (pending runs, cached models, backups, the server's data) are for this OS
+    user only: 0600 files in 0700 folders."""
+    os.umask(0o077)
     quiet_libraries()
     with environment(unless_set(QUIET)):  # before MLflow's import, which reads its level
         return _dispatch(argv)

@@ -45,6 +45,12 @@ TRUSTED_TYPES = (
 tree, boosting, neighbours, SVM and MLP estimators. Nothing that can run code."""
 MODEL_FILE = "model.skops"
 FLAVORS = {"python_function", "sklearn"}
+# The MLmodel that `mlflow.sklearn.log_model` writes for this project, key by key: anything
+# else (another predict_fn, a loader, code, an env file of its own) is not what was judged
+PYFUNC_KEYS = {"env", "loader_module", "model_path", "predict_fn", "python_version", "code"}
+SKLEARN_KEYS = {"code", "pickled_model", "serialization_format", "sklearn_version",
+                "skops_trusted_types"}  # fmt: skip
+ENV_FILES = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,32 @@ def vet(folder: Path, what: str) -> None:
         raise BadInput(f"{what} carries code or flavors of its own: refused")
     if pyfunc.get("loader_module") != mlflow.sklearn.__name__:
         raise BadInput(f"{what} names its own loader ({pyfunc.get('loader_module')}): refused")
+    _refuse_unexpected_keys(sklearn, pyfunc, what)
     _refuse_unknown(sklearn.get("skops_trusted_types") or [], what)
     try:
         found = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
     except (OSError, ValueError, zipfile.BadZipFile):
         raise BadInput(f"{what}: {MODEL_FILE} is not a readable skops file") from None
     _refuse_unknown(found, what)
+
+
+def _refuse_unexpected_keys(sklearn: dict, pyfunc: dict, what: str) -> None:
+    """The served output is the judged output: `predict`, from model.skops, nothing else."""
+    extra = sorted((set(pyfunc) - PYFUNC_KEYS) | (set(sklearn) - SKLEARN_KEYS))
+    if extra:
+        raise BadInput(f"{what} has MLmodel entries this project never writes: {', '.join(extra)}")
+    if pyfunc.get("predict_fn", "predict") != "predict":
+        raise BadInput(
+            f"{what} predicts with {pyfunc.get('predict_fn')!r}, not 'predict': what it would "
+            "serve is not what promote judges"
+        )
+    env = pyfunc.get("env") or {}
+    if (
+        pyfunc.get("model_path") != MODEL_FILE
+        or not isinstance(env, dict)
+        or any(ENV_FILES.get(key) != value for key, value in env.items())
+    ):
+        raise BadInput(f"{what} points its MLmodel at files of its own: refused")
 
 
 def _refuse_unknown(types: list[str], what: str) -> None:

@@ -75,7 +75,8 @@ def save(
     root = pending_dir(settings)
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     partial = root / f".{name}.partial"
-    partial.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial.mkdir(mode=0o700)  # the rows of the team's data: this OS user's only
     record = {
         "format": FORMAT,
         "experiment": settings.tracking.experiment,
@@ -90,6 +91,8 @@ def save(
     skops.io.dump(candidate.pipeline, partial / MODEL)
     _frame(split.x_train, split.y_train, split.target).to_parquet(partial / TRAIN)
     _frame(split.x_test, split.y_test, split.target).to_parquet(partial / HOLDOUT)
+    for written in partial.iterdir():
+        written.chmod(0o600)
     return partial.rename(root / name)
 
 

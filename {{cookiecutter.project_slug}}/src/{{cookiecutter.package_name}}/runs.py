@@ -18,9 +18,11 @@ from importlib.metadata import PackageNotFoundError, version
 import mlflow
 import mlflow.sklearn
 import requests
-from mlflow.entities import RunStatus
+from mlflow import MlflowClient
+from mlflow.entities import Metric, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.utils.time import get_current_time_millis
 from sklearn.pipeline import Pipeline
 
 from .data import Split
@@ -28,7 +30,13 @@ from .mlflow_environment import environment
 from .model_files import check_loggable
 from .provenance import run_tags
 from .settings import Settings
-from .tag_keys import CANDIDATE_TAG, ESTIMATOR_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
+from .tag_keys import (
+    CANDIDATE_TAG,
+    ESTIMATOR_TAG,
+    HAS_MODEL_TAG,
+    HOLDOUT_DIGEST_TAG,
+    MODEL_ID_TAG,
+)
 
 MODEL_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5
@@ -99,6 +107,17 @@ def log_model(pipeline: Pipeline, split: Split):
     )
 
 
+def log_metrics_and_model_id(run_id: str, metrics: dict[str, float], model_id: str) -> None:
+    """The metrics, and the id of the model this run logged, in one request: register-challenger
+    registers that model and no other (a teammate could attach one to the run's outputs)."""
+    now = get_current_time_millis()
+    MlflowClient().log_batch(
+        run_id,
+        metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+        tags=[RunTag(MODEL_ID_TAG, model_id)],
+    )
+
+
 @contextmanager
 def logged_run(**start_run_args) -> Iterator[mlflow.ActiveRun]:
     """`mlflow.start_run` that ends FINISHED, or FAILED when anything inside goes wrong."""
@@ -135,5 +154,5 @@ def log_candidate(
             tags_list=[{}, {}],
         )
         info = log_model(candidate.pipeline, split)
-        mlflow.log_metrics(candidate.metrics)
+        log_metrics_and_model_id(run.info.run_id, candidate.metrics, info.model_id)
     return run.info.run_id, info.model_uri

@@ -2,57 +2,74 @@
 
 `mlops server start` runs `mlflow server --app-name team-guard`; the `team-guard` entry point
 (pyproject.toml) is `create_app` below. MLflow's app still authenticates and authorizes every
-request; this outer layer only ever refuses more:
+request; this outer layer only ever refuses more, and decides on what MLflow will read
+(`guard_requests`): an ambiguous header, path or body is refused before MLflow sees it.
 
+- **Logins first.** No body is read before the credentials pass; bodies are capped (API calls
+  by `MAX_API_BODY`, uploads by the free disk, and an upload must send its length).
 - **Team paths only.** Non-admins reach what the project uses (experiments, runs, logged and
   registered models, artifacts, the UI, GraphQL, their own user) and nothing else: no user list,
   no grants, no renames, no AI gateway, MCP, jobs, traces, prompts or assistant.
-- **Failed logins back off.** After `[server] login_attempts` failures from one address (twice
-  that for one user name), each further failure doubles the wait, up to 5 minutes; a request
-  during the wait gets 429 without a password check, so guessing costs the server nothing.
-  Credentials verified in the last `auth_cache_ttl_seconds` still pass, so an attacker cannot
-  lock out a working client. An unknown user name costs the same password check as a known one:
-  timing does not tell which names exist.
+- **Failed logins back off** per address, name and (name, address) pair, without locking out a
+  client that works (`guard_logins`).
+- **Runs belong to their author.** A member writes only to runs they created and their logged
+  models; a run with a registered version, and its model's folder, are frozen (`guard_ownership`).
 - **One version per run.** Version creations are serialised, and a second version of a run
   that already has one is refused (409, `RESOURCE_ALREADY_EXISTS`): two `register-challenger`
   started at once register the run once (the loser reuses the winner's version).
 - **Artifacts are write-once.** A non-admin cannot delete an artifact, nor overwrite one older
-  than ten minutes: the bytes of a registered model stay the bytes that were judged (the
-  digest recorded at registration double-checks, see `model_files`).
+  than ten minutes.
+
+Every refusal and every write is one line of the server's log, with the user.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import hmac
 import json
+import logging
 import os
 import re
-import secrets
 import shutil
-import threading
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocketClose
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import guard_ownership
+from .guard_logins import (
+    LOCAL,
+    Backoff,
+    Logins,
+    PasswordCheck,
+    Throttled,
+    VerifiedLogins,
+    client_address,
+)
+from .guard_requests import (
+    Credentials,
+    Unreadable,
+    credentials,
+    named,
+    names_owned_things,
+    stable_path,
+    version_request,
+)
 from .server_launcher import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
 
-MAX_WAIT_S = 300.0
-FORGET_AFTER_S = 900.0
+__all__ = ["LOCAL", "Backoff", "PasswordCheck", "VerifiedLogins", "client_address"]
+
 ARTIFACT_GRACE_S = 600.0  # a client may retry an upload whose answer it never got
 SPARE_BYTES = 1 << 20  # an upload must leave this much free: sqlite and logs need room too
+MAX_API_BODY = 16 << 20  # MLflow's biggest API body (a full log-batch) is far below this
+log = logging.getLogger(__name__)
 
 _API2 = r"/(?:ajax-)?api/2\.0"
 _API3 = r"/(?:ajax-)?api/3\.0"
@@ -73,6 +90,7 @@ TEAM_PATHS = re.compile(
 # What MLflow lets EDIT do but the project never does: a rename cuts every workflow off
 RENAMES = re.compile(rf"^{_API2}/mlflow/(?:registered-models/rename|experiments/update)$")
 VERSION_CREATE = re.compile(rf"^{_API2}/mlflow/model-versions/create$")
+RUN_CREATE = re.compile(rf"^{_API2}/mlflow/runs/create$")
 ARTIFACT_PATH = re.compile(rf"^{_API2}/mlflow-artifacts/artifacts/(.+)$")
 
 
@@ -84,107 +102,13 @@ def is_team_path(path: str) -> bool:
     return ("/permissions/" not in path or own_permissions) and not RENAMES.match(path)
 
 
-@dataclass
-class Backoff:
-    """Failed logins per key (an address or a user name): free ones, then doubling waits."""
-
-    free: int
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait_s(self, key: str) -> float:
-        """Seconds before `key` may try again (0: now)."""
-        with self._lock:
-            count, last = self._failures.get(key, (0, 0.0))
-        now = self.clock()
-        if count < self.free or now - last > FORGET_AFTER_S:
-            return 0.0
-        return max(0.0, last + min(MAX_WAIT_S, 2.0 ** (count - self.free)) - now)
-
-    def failed(self, key: str) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) > 10_000:  # many names tried: keep memory bounded
-                self._failures = {
-                    k: v for k, v in self._failures.items() if now - v[1] <= FORGET_AFTER_S
-                }
-            count, last = self._failures.get(key, (0, now))
-            self._failures[key] = (1 if now - last > FORGET_AFTER_S else count + 1, now)
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-@dataclass
-class VerifiedLogins:
-    """Credentials that passed a password check lately: (user, HMAC of password) → (admin, when)."""
-
-    ttl_s: float
-    clock: Callable[[], float] = time.monotonic
-    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    _seen: dict[tuple[str, bytes], tuple[bool, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _id(self, username: str, password: str) -> tuple[str, bytes]:
-        return username, hmac.new(self._key, password.encode(), hashlib.sha256).digest()
-
-    def get(self, username: str, password: str) -> bool | None:
-        """Whether the user is an admin, if verified within the TTL; else None."""
-        with self._lock:
-            seen = self._seen.get(self._id(username, password))
-        if seen is None or self.clock() - seen[1] > self.ttl_s:
-            return None
-        return seen[0]
-
-    def put(self, username: str, password: str, is_admin: bool) -> None:
-        with self._lock:
-            if len(self._seen) > 1_000:
-                self._seen.clear()
-            self._seen[self._id(username, password)] = (is_admin, self.clock())
-
-
-class PasswordCheck:
-    """MLflow's user store, with an unknown name costing one hash check like a known one."""
-
-    def __init__(self, store) -> None:
-        self.store = store
-        self.decoy = generate_password_hash(secrets.token_urlsafe(16))
-
-    def __call__(self, username: str, password: str) -> bool | None:
-        """Whether the user is an admin; None when the credentials are wrong."""
-        if not self.store.has_user(username):
-            check_password_hash(self.decoy, password)
-            return None
-        if not self.store.authenticate_user(username, password):
-            return None
-        try:
-            return bool(self.store.get_user(username).is_admin)
-        except MlflowException:  # deleted in between
-            return None
-
-
 def basic_credentials(authorization: str) -> tuple[str, str] | None:
-    scheme, _, encoded = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        return None
+    """The login of one header value, read as MLflow reads it; None when absent or unreadable."""
     try:
-        username, sep, password = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        login = credentials([authorization] if authorization else [])
+    except Unreadable:
         return None
-    return (username, password) if sep else None
-
-
-LOCAL = ""  # a client on this PC itself (the runner, admin commands): no address back-off
-
-
-def client_address(peer: str, forwarded_for: str) -> str:
-    """The tunnel agent connects from loopback and appends the real client to X-Forwarded-For;
-    loopback without it is this PC itself, which the user-name back-off still covers."""
-    if peer in ("127.0.0.1", "::1"):
-        return forwarded_for.split(",")[-1].strip() if forwarded_for else LOCAL
-    return peer
+    return (login.username, login.password) if login else None
 
 
 @dataclass(frozen=True)
@@ -192,6 +116,15 @@ class Refusal:
     status: int
     message: str
     retry_after_s: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who sent a request (None: nobody), and why it is refused (None: it may go on)."""
+
+    refusal: Refusal | None
+    user: str | None = None
+    is_admin: bool = False
 
 
 def local_artifacts_root() -> Path | None:
@@ -210,7 +143,7 @@ def overwrite_refusal(method: str, path: str, root: Path | None, now: float) -> 
         return Refusal(403, "artifacts can only be deleted by an admin")
     if root is None:
         return None
-    target = root / match.group(1)  # the ASGI path is already percent-decoded
+    target = root / match.group(1)  # a stable path: MLflow decodes it to this very file
     if target.is_file() and now - target.stat().st_mtime > ARTIFACT_GRACE_S:
         return Refusal(403, "artifacts are write-once: this file already exists")
     return None
@@ -218,44 +151,43 @@ def overwrite_refusal(method: str, path: str, root: Path | None, now: float) -> 
 
 @dataclass
 class Gatekeeper:
-    """The decision for one request, separate from ASGI so it reads (and tests) plainly."""
+    """The decision on who sent a request and where it may go, separate from ASGI so it reads
+    (and tests) plainly. Ownership of runs needs the request body and is decided later."""
 
-    check: Callable[[str, str], bool | None]
-    by_address: Backoff
-    by_user: Backoff
-    verified: VerifiedLogins
+    logins: Logins
     artifacts_root: Path | None = None
 
-    def refusal(self, method: str, path: str, address: str, authorization: str) -> Refusal | None:
+    def decide(self, method: str, path: str, address: str, login: Credentials | None) -> Decision:
         if PUBLIC_PATHS.match(path):
-            return None
-        credentials = basic_credentials(authorization)
-        if credentials is None:  # MLflow answers 401 on its protected paths
-            return None if is_team_path(path) else Refusal(401, "authentication required")
-        username, password = credentials
-        is_admin = self.verified.get(username, password)
+            return Decision(None)
+        if login is None:
+            return Decision(Refusal(401, "authentication required"))
+        try:
+            is_admin = self.logins.login(login.username, login.password, address)
+        except Throttled as wait:
+            refusal = Refusal(429, "too many failed logins: try again later", int(wait.wait_s) + 1)
+            return Decision(refusal, login.username)
         if is_admin is None:
-            by_address = self.by_address.wait_s(address) if address != LOCAL else 0.0
-            wait = max(by_address, self.by_user.wait_s(username))
-            if wait > 0:
-                return Refusal(429, "too many failed logins: try again later", int(wait) + 1)
-            is_admin = self.check(username, password)
-            if is_admin is None:
-                if address != LOCAL:
-                    self.by_address.failed(address)
-                self.by_user.failed(username)
-                return Refusal(401, "wrong user name or password")
-            self.by_user.forget(username)
-            self.verified.put(username, password, is_admin)
+            return Decision(Refusal(401, "wrong user name or password"), login.username)
         if is_admin:
-            return None
+            return Decision(None, login.username, True)
         if not is_team_path(path):
-            return Refusal(403, "this endpoint is for admins only")
-        return overwrite_refusal(method, path, self.artifacts_root, time.time())
+            return Decision(Refusal(403, "this endpoint is for admins only"), login.username)
+        refusal = overwrite_refusal(method, path, self.artifacts_root, time.time())
+        return Decision(refusal, login.username)
+
+    def refusal(self, method: str, path: str, address: str, authorization: str) -> Refusal | None:
+        """The decision for one `Authorization` value (the unit tests' entry)."""
+        try:
+            login = credentials([authorization] if authorization else [])
+        except Unreadable as exc:
+            return Refusal(exc.status, str(exc))
+        return self.decide(method, path, address, login).refusal
 
 
 class Guard:
-    """ASGI middleware around MLflow's app: asks the gatekeeper, then passes the request on."""
+    """ASGI middleware around MLflow's app: reads the request as MLflow will, asks the
+    gatekeeper, checks what a member writes to, then passes the request on."""
 
     def __init__(self, app, gatekeeper: Gatekeeper, version_of_run=None) -> None:
         self.app = app
@@ -267,38 +199,93 @@ class Guard:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         connection = HTTPConnection(scope)
-        peer = connection.client.host if connection.client else ""
-        address = client_address(peer, connection.headers.get("x-forwarded-for", ""))
-        refusal = await run_in_threadpool(
-            self.gatekeeper.refusal,
-            scope.get("method", "GET"),
-            scope["path"],
-            address,
-            connection.headers.get("authorization", ""),
-        )
-        if refusal is None:
-            refusal = self.no_space_refusal(scope, connection.headers.get("content-length"))
+        method, path = scope.get("method", "GET"), scope["path"]
+        decision = await self._decide(scope, connection)
+        refusal = decision.refusal or self._size_refusal(method, path, connection.headers)
+        if refusal is None and not decision.is_admin and ARTIFACT_PATH.match(path):
+            refusal = await self._upload_refusal(method, path, decision.user)
         if refusal is not None:
+            _log_refusal(refusal, method, path, decision.user)
             return await _refuse(refusal, scope, receive, send)
-        creates_version = scope.get("method") == "POST" and VERSION_CREATE.match(scope["path"])
-        if creates_version and self.version_of_run is not None:
+        if method not in ("GET", "HEAD", "OPTIONS") and decision.user:
+            log.info("%s %s by %s", method, path, decision.user)
+        if RUN_CREATE.match(path) or (names_owned_things(method, path) and not decision.is_admin):
+            return await self._owned_write(scope, receive, send, decision)
+        if method == "POST" and VERSION_CREATE.match(path) and self.version_of_run is not None:
             return await self._register_once(scope, receive, send)
         await self.app(scope, receive, send)
 
-    def no_space_refusal(self, scope, content_length: str | None) -> Refusal | None:
-        """An upload that cannot fit is refused before a byte is written, in words (507)."""
-        root = self.gatekeeper.artifacts_root
-        if scope.get("method") != "PUT" or root is None or not ARTIFACT_PATH.match(scope["path"]):
+    async def _decide(self, scope, connection: HTTPConnection) -> Decision:
+        peer = connection.client.host if connection.client else ""
+        address = client_address(peer, connection.headers.get("x-forwarded-for", ""))
+        try:
+            path = stable_path(scope["path"])
+            login = credentials(connection.headers.getlist("authorization"))
+        except Unreadable as exc:
+            return Decision(Refusal(exc.status, str(exc)))
+        method = scope.get("method", "GET")
+        return await run_in_threadpool(self.gatekeeper.decide, method, path, address, login)
+
+    def _size_refusal(self, method: str, path: str, headers: Headers) -> Refusal | None:
+        """Bodies are capped before a byte is read: uploads by the free disk, API calls by
+        MAX_API_BODY; an upload must say its length, so the disk check always applies."""
+        if method in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return None
-        needed = int(content_length) if content_length and content_length.isdigit() else 0
-        if shutil.disk_usage(root).free >= needed + SPARE_BYTES:
+        length = headers.get("content-length")
+        if length is not None and not length.isdigit():
+            return Refusal(400, "a malformed Content-Length")
+        if not ARTIFACT_PATH.match(path):
+            if length is not None and int(length) > MAX_API_BODY:
+                return Refusal(413, f"request bodies are capped at {MAX_API_BODY >> 20} MiB")
+            return None
+        if length is None:
+            return Refusal(411, "an upload must send Content-Length")
+        root = self.gatekeeper.artifacts_root
+        if root is None or shutil.disk_usage(root).free >= int(length) + SPARE_BYTES:
             return None
         return Refusal(507, f"no space left in the server's artifacts folder ({root})")
 
+    async def _upload_refusal(self, method: str, path: str, user: str | None) -> Refusal | None:
+        match = ARTIFACT_PATH.match(path)
+        if method != "PUT" or match is None or user is None:
+            return None
+        reason = await run_in_threadpool(guard_ownership.artifact_refusal, user, match.group(1))
+        return Refusal(403, reason) if reason else None
+
+    async def _owned_write(self, scope, receive, send, decision: Decision) -> None:
+        """A write naming runs or logged models: only the member's own, never a frozen one;
+        a new run is recorded as the login's, whatever `user_id` the client sent."""
+        try:
+            body = await _read_body(receive, MAX_API_BODY)
+            request = named(
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                dict(Headers(scope=scope)),
+                body,
+            )
+        except Unreadable as exc:
+            refusal = Refusal(exc.status, str(exc))
+            _log_refusal(refusal, scope["method"], scope["path"], decision.user)
+            return await _refuse(refusal, scope, receive, send)
+        if not decision.is_admin:
+            reason = await run_in_threadpool(guard_ownership.named_refusal, decision.user, request)
+            if reason:
+                _log_refusal(Refusal(403, reason), scope["method"], scope["path"], decision.user)
+                return await _refuse(Refusal(403, reason), scope, receive, send)
+        if request.creates_run and decision.user:
+            body = _with_user(body, decision.user)
+            scope = _with_length(scope, len(body))
+        await self.app(scope, _replay(body, receive), send)
+
     async def _register_once(self, scope, receive, send) -> None:
-        """Check and create under one lock, so a run never gets two versions."""
-        body = await _read_body(receive)
-        name, run_id = _version_request(body)
+        """Check and create under one lock, so a run never gets two versions. The name and run
+        are read by MLflow's own parser: `runId` is checked like `run_id`."""
+        try:
+            body = await _read_body(receive, MAX_API_BODY)
+            name, run_id = version_request(dict(Headers(scope=scope)), body)
+        except Unreadable as exc:
+            return await _refuse(Refusal(exc.status, str(exc)), scope, receive, send)
         replay = _replay(body, receive)
         if not name or not run_id:
             return await self.app(scope, replay, send)
@@ -310,11 +297,15 @@ class Guard:
             await self.app(scope, replay, send)
 
 
-async def _read_body(receive) -> bytes:
-    chunks = []
+async def _read_body(receive, cap: int) -> bytes:
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            raise Unreadable(413, f"request bodies are capped at {cap >> 20} MiB")
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 
@@ -329,37 +320,55 @@ def _replay(body: bytes, receive):
     return replayed
 
 
-def _version_request(body: bytes) -> tuple[str | None, str | None]:
-    try:
-        request = json.loads(body or b"{}")
-    except ValueError:
-        return None, None
-    name, run_id = request.get("name"), request.get("run_id")
-    plain = all(isinstance(v, str) and v and "'" not in v for v in (name, run_id))
-    return (name, run_id) if plain else (None, None)
+def _with_user(body: bytes, user: str) -> bytes:
+    """The CreateRun body with `user_id` set to the login (both spellings MLflow reads)."""
+    request = json.loads(body or b"{}")
+    if isinstance(request, str):  # an old client's JSON in a JSON string, as MLflow accepts
+        request = json.loads(request)
+    request.pop("userId", None)
+    request["user_id"] = user
+    return json.dumps(request).encode()
+
+
+def _with_length(scope, length: int):
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+    return {**scope, "headers": [*headers, (b"content-length", str(length).encode())]}
 
 
 def registry_version_of_run(name: str, run_id: str) -> str | None:
-    """The version of `name` registered from `run_id`, read from the server's own registry."""
+    """The version of `name` registered from `run_id`, read from the server's own registry.
+    Only the run id goes into the filter (and only an id MLflow could have made): a name
+    holding quotes or backslashes is compared here, never parsed."""
     from mlflow.server.handlers import _get_model_registry_store
 
+    if not run_id.isalnum():
+        return None
     found = _get_model_registry_store().search_model_versions(
-        filter_string=f"name = '{name}' and run_id = '{run_id}'", max_results=1
+        filter_string=f"run_id = '{run_id}'", max_results=1000
     )
-    return found[0].version if found else None
+    return next((v.version for v in found if v.name == name), None)
+
+
+def _log_refusal(refusal: Refusal, method: str, path: str, user: str | None) -> None:
+    who = f" by {user}" if user else ""
+    log.warning("%d %s %s%s: %s", refusal.status, method, path[:200], who, refusal.message)
 
 
 async def _refuse(refusal: Refusal, scope, receive, send) -> None:
     if scope["type"] == "websocket":
         return await WebSocketClose(code=1008)(scope, receive, send)
     codes = {
+        400: "INVALID_PARAMETER_VALUE",
         401: "UNAUTHENTICATED",
         403: "PERMISSION_DENIED",
+        404: "ENDPOINT_NOT_FOUND",
         409: "RESOURCE_ALREADY_EXISTS",
+        411: "INVALID_PARAMETER_VALUE",
+        413: "RESOURCE_LIMIT_EXCEEDED",
         429: "RESOURCE_EXHAUSTED",
         507: "RESOURCE_EXHAUSTED",
     }
-    headers = {}
+    headers = {"Connection": "close"} if refusal.status in (401, 411, 413) else {}
     if refusal.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="mlflow"'
     if refusal.retry_after_s:
@@ -372,17 +381,29 @@ def gatekeeper_from_environment() -> Gatekeeper:
     from mlflow.server.auth import store  # its import reads the auth config: in the server only
 
     attempts = int(os.environ.get(LOGIN_ATTEMPTS_ENV, "5"))
-    return Gatekeeper(
+    logins = Logins(
         check=PasswordCheck(store),
         by_address=Backoff(free=attempts),
         by_user=Backoff(free=2 * attempts),
         verified=VerifiedLogins(ttl_s=float(os.environ.get(AUTH_CACHE_TTL_ENV, "60"))),
-        artifacts_root=local_artifacts_root(),
     )
+    return Gatekeeper(logins, artifacts_root=local_artifacts_root())
+
+
+def _log_to_stderr() -> None:
+    """One line per refusal and per write, in the server's own log (its stderr)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s team-guard %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def create_app():
     """The factory `mlflow server --app-name team-guard` calls in each uvicorn worker."""
     from mlflow.server.auth import create_app as basic_auth_app
 
+    os.umask(0o077)  # artifacts, databases and logs: for the server's own OS user only
+    _log_to_stderr()
     return Guard(basic_auth_app(), gatekeeper_from_environment(), registry_version_of_run)

@@ -19,6 +19,8 @@ UV_LOCK_TAG = "mlops.uv_lock_sha256"
 CANDIDATE_TAG = "mlops.candidate"
 """'true' on runs register-challenger may pick."""
 HAS_MODEL_TAG = "mlops.has_model"
+# The logged model the run's author logged, recorded with the run's metrics
+MODEL_ID_TAG = "mlops.model_id"
 HOLDOUT_DIGEST_TAG = "mlops.holdout_digest"
 """Also copied to the version: promote refuses models scored on other rows."""
 ESTIMATOR_TAG = "mlops.estimator"

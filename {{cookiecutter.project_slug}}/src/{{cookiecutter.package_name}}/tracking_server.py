@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
@@ -139,6 +140,8 @@ def prepare_data_dir(paths: ServerPaths) -> None:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise BadInput(f"{folder} is not writable by this user")
     os.chmod(paths.data_dir, 0o700)
+    with contextlib.suppress(OSError):  # a synced folder's file system may not keep modes
+        os.chmod(paths.artifacts_dir, 0o700)
 
 
 def given_admin_password() -> str | None:

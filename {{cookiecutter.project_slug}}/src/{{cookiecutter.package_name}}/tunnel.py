@@ -32,6 +32,7 @@ from .settings import Settings
 from .tracking_server import admin_url, host_of
 
 PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"
+HOST_PROBE = "/api/3.0/mlflow/server-info"
 QUICK_TUNNEL_HOSTS = "*.trycloudflare.com"
 QUICK_URL = re.compile(r"https://[a-z0-9-]+\.trycloudflare\.com")
 TIMEOUT_S = 15
@@ -93,20 +94,21 @@ def ensure_local(local_url: str) -> None:
 # --- provider-independent checks ----------------------------------------------------------------
 
 
-def unauthenticated_status(url: str, host: str | None = None) -> int:
+def unauthenticated_status(url: str, host: str | None = None, path: str = PROBE) -> int:
     """The status of an API call without credentials (optionally with another Host header)."""
     headers = {"ngrok-skip-browser-warning": "1", **headers_for(url)}
     if host:
         headers["Host"] = host
     try:
-        return requests.get(f"{url}{PROBE}", headers=headers, timeout=TIMEOUT_S).status_code
+        return requests.get(f"{url}{path}", headers=headers, timeout=TIMEOUT_S).status_code
     except requests.RequestException as exc:
         raise ServerUnavailable(f"{url} does not answer ({type(exc).__name__})") from None
 
 
-def host_allowed(url: str, host: str) -> bool:
-    """Whether the server accepts requests for `host` (MLflow answers 403 before any auth)."""
-    return unauthenticated_status(url, host) != 403
+def host_allowed(url: str, host: str | None = None) -> bool:
+    """Whether the server accepts requests for `host`: asked on a path anyone may call (the
+    guard answers 401 elsewhere before MLflow checks the host), and not on /health (exempt)."""
+    return unauthenticated_status(url, host, HOST_PROBE) != 403
 
 
 def verify(url: str) -> None:
@@ -117,12 +119,12 @@ def verify(url: str) -> None:
         raise ServerUnavailable(f"{url}/health does not answer ({type(exc).__name__})") from None
     if health.status_code != 200:
         raise ServerUnavailable(f"{url}/health answered {health.status_code}, not 200")
-    status = unauthenticated_status(url)
-    if status == 403:
+    if not host_allowed(url):
         raise ServerUnavailable(
             f"{url} is refused by the server (403 Invalid Host): set [tunnel] domain to "
             f"{host_of(url)!r} and restart `mlops server start`"
         )
+    status = unauthenticated_status(url)
     if status != 401:
         raise ServerUnavailable(
             f"{url} answered an API call without credentials with {status}, not 401: the "
