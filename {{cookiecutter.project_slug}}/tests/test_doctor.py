@@ -128,3 +128,16 @@ def test_low_disk_space_is_reported(team, monkeypatch):
     verdicts = list(doctor.disk_space(team))
     assert [v.status for v in verdicts] == ["FAIL", "FAIL"]
     assert doctor.worst(verdicts) == 2
+
+
+def test_files_other_users_could_read_are_reported_with_the_fix(settings, pending_folder):
+    saved = pending_folder / "20260101-000000-abcdef"
+    saved.mkdir(parents=True, mode=0o700)
+    pending_folder.chmod(0o700)
+    (saved / "train.parquet").write_bytes(b"rows")
+    (saved / "train.parquet").chmod(0o644)
+    verdict = doctor.file_modes(settings)
+    assert verdict.status == "FAIL" and verdict.code == 2
+    assert "train.parquet" in verdict.detail and verdict.fix.startswith("chmod -R go-rwx ")
+    (saved / "train.parquet").chmod(0o600)
+    assert doctor.file_modes(settings).status == "ok"

@@ -306,3 +306,5 @@ def test_the_servers_files_are_for_its_own_os_user_only(scene):
     assert written.stat().st_mode & 0o077 == 0
     assert written.parent.stat().st_mode & 0o077 == 0
     assert scene.artifacts.stat().st_mode & 0o077 == 0
+    loose = [p.name for p in scene.log.parent.iterdir() if p.stat().st_mode & 0o077]
+    assert loose == [], "databases, log, config and secrets of the server"

@@ -11,11 +11,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
+from . import model_cache
 from .access_token import headers_for
 from .errors import BadInput, ServerUnavailable
+from .pending import pending_dir
 from .settings import Settings
 from .tracking_server import ServerPaths, host_of
 from .tunnel import host_allowed
@@ -91,6 +94,7 @@ def diagnose(settings: Settings) -> Iterator[CheckResult]:
         yield _safely(model_permission, probe, settings.model.registered_name)
     yield from tunnel_checks(settings, probe)
     yield from disk_space(settings)
+    yield file_modes(settings)
 
 
 def data_check(settings: Settings) -> CheckResult:
@@ -270,6 +274,42 @@ def disk_space(settings: Settings) -> Iterator[CheckResult]:
             yield failed(check, detail, "free some space or move the folder", CONFIG)
         else:
             yield passed(check, detail)
+
+
+MODE_SCAN_LIMIT = 20_000  # entries per folder: a glance, not an audit of a huge artifact store
+
+
+def private_folders(settings: Settings) -> list[Path]:
+    """This machine's folders that hold the team's data, models or secrets."""
+    paths = ServerPaths.from_settings(settings)
+    cache = model_cache.root()
+    candidates = [paths.data_dir, paths.artifacts_dir, pending_dir(settings), cache]
+    return [folder for folder in candidates if folder is not None and folder.is_dir()]
+
+
+def file_modes(settings: Settings) -> CheckResult:
+    """Files other OS users of this machine could read (made before 0600/0700 was the rule)."""
+    folders = private_folders(settings)
+    if not folders:
+        return skipped("file modes", "no server, pending or cache folder on this machine")
+    loose = [(folder, path) for folder in folders for path in _loose(folder)]
+    if not loose:
+        return passed("file modes", f"{len(folders)} folders readable by this OS user only")
+    worst_folder, example = loose[0]
+    return failed(
+        "file modes", f"{len(loose)} files or folders others can read, e.g. {example}",
+        f"chmod -R go-rwx {worst_folder}", CONFIG,
+    )  # fmt: skip
+
+
+def _loose(folder: Path) -> list[Path]:
+    found = []
+    for count, path in enumerate([folder, *folder.rglob("*")]):
+        if count >= MODE_SCAN_LIMIT:
+            break
+        if not path.is_symlink() and path.stat().st_mode & 0o077:
+            found.append(path)
+    return found
 
 
 def config_failure(message: str) -> CheckResult:

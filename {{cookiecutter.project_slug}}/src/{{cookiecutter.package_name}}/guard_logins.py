@@ -152,14 +152,13 @@ class Logins:
     places: KnownPlaces = field(default_factory=KnownPlaces)
 
     def __post_init__(self) -> None:
-        if self.by_pair is None:
-            self.by_pair = Backoff(free=self.by_address.free, clock=self.by_address.clock)
+        self.pairs = self.by_pair or Backoff(free=self.by_address.free, clock=self.by_address.clock)
         self.places.clock = self.by_address.clock
 
     def wait_s(self, username: str, address: str) -> float:
         pair = (username, address)
         known = self.places.knows(username, address)
-        waits = [self.by_pair.wait_s(pair) if known else self.by_user.wait_s(username)]
+        waits = [self.pairs.wait_s(pair) if known else self.by_user.wait_s(username)]
         if address != LOCAL:
             waits.append(self.by_address.wait_s(address))
         return max(waits)
@@ -175,7 +174,7 @@ class Logins:
         if is_admin is None:
             self._failed(username, address)
             return None
-        self.by_pair.forget((username, address))
+        self.pairs.forget((username, address))
         if not self.places.knows(username, address):
             self.by_user.forget(username)
         self.places.add(username, address)
@@ -185,7 +184,7 @@ class Logins:
     def _failed(self, username: str, address: str) -> None:
         if address != LOCAL:
             self.by_address.failed(address)
-        self.by_pair.failed((username, address))
+        self.pairs.failed((username, address))
         if not self.places.knows(username, address):
             self.by_user.failed(username)
 

@@ -145,7 +145,7 @@ def parsed(message_class, method: str, path: str, query: bytes, headers, body: b
     from werkzeug.test import EnvironBuilder
 
     builder = EnvironBuilder(
-        path=path, method=method, query_string=query, headers=headers, data=body
+        path=path, method=method, query_string=query.decode("latin-1"), headers=headers, data=body
     )
     try:
         return _get_request_message(message_class(), flask_request=builder.get_request())

@@ -106,7 +106,7 @@ class ChildProcess:
     def start(
         self, ready_url: str, timeout: float, progress: Callable[[str], None] | None = None
     ) -> subprocess.Popen:
-        output = self.log_file.open("ab") if self.log_file else None
+        output = _private_log(self.log_file) if self.log_file else None
         try:
             self.process = subprocess.Popen(
                 self.args, env=self.env, stdout=output,
@@ -208,3 +208,10 @@ def hold_in_foreground(
         finally:
             stop_uninterrupted(stop)
     raise ServerUnavailable(f"{what} exited with code {code}")
+
+
+def _private_log(path: Path):
+    """A log may name users, paths and errors: created 0600, and tightened if it was not."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")

@@ -165,8 +165,10 @@ class Gatekeeper:
         try:
             is_admin = self.logins.login(login.username, login.password, address)
         except Throttled as wait:
-            refusal = Refusal(429, "too many failed logins: try again later", int(wait.wait_s) + 1)
-            return Decision(refusal, login.username)
+            throttled = Refusal(
+                429, "too many failed logins: try again later", int(wait.wait_s) + 1
+            )
+            return Decision(throttled, login.username)
         if is_admin is None:
             return Decision(Refusal(401, "wrong user name or password"), login.username)
         if is_admin:
@@ -269,7 +271,8 @@ class Guard:
             _log_refusal(refusal, scope["method"], scope["path"], decision.user)
             return await _refuse(refusal, scope, receive, send)
         if not decision.is_admin:
-            reason = await run_in_threadpool(guard_ownership.named_refusal, decision.user, request)
+            user = decision.user or ""
+            reason = await run_in_threadpool(guard_ownership.named_refusal, user, request)
             if reason:
                 _log_refusal(Refusal(403, reason), scope["method"], scope["path"], decision.user)
                 return await _refuse(Refusal(403, reason), scope, receive, send)

@@ -46,6 +46,7 @@ def stop_group(signum: int, _frame) -> None:
 
 
 def main(argv: list[str]) -> None:
+    os.umask(0o077)  # the databases MLflow creates at start-up: the server's OS user's only
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop_group)
     die_with_parent()

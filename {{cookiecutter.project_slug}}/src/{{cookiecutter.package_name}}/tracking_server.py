@@ -174,14 +174,14 @@ def admin_password(paths: ServerPaths) -> tuple[str, bool]:
 
 def write_auth_ini(paths: ServerPaths, options: ServerOptions) -> None:
     """MLflow's auth config; `database_uri` must be absolute (it is read relative to the cwd)."""
-    paths.auth_ini.write_text(
+    write_secret(
+        paths.auth_ini,
         "[mlflow]\n"
         "default_permission = NO_PERMISSIONS\n"
         f"database_uri = sqlite:///{paths.auth_db.as_posix()}\n"
         f"admin_username = {ADMIN_USERNAME}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
         f"auth_cache_ttl_seconds = {options.auth_cache_ttl_seconds}\n",
-        encoding="utf-8",
     )
 
 
