@@ -21,7 +21,7 @@ def test_another_seed_gives_another_holdout(project_settings):
 def test_the_holdout_has_the_configured_share(project_settings):
     split = load_split(project_settings)
     share = len(split.x_test) / (len(split.x_test) + len(split.x_train))
-    assert share == pytest.approx(project_settings.data.test_size, abs=0.01)
+    assert share == pytest.approx(project_settings.data.test_size, abs=0.04)  # row hashes
     assert split.target not in split.x_train.columns
 
 

@@ -16,6 +16,7 @@ import requests
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model_files import (
     MODEL_FILE,
@@ -28,9 +29,11 @@ from {{ cookiecutter.package_name }}.model_server import champion, verified_copy
 from {{ cookiecutter.package_name }}.promotion import promote
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.rollback import rollback
+from {{ cookiecutter.package_name }}.runs import data_tags
 from {{ cookiecutter.package_name }}.status import status
 from {{ cookiecutter.package_name }}.tag_keys import (
     CANDIDATE_TAG,
+    DIRTY_TAG,
     HAS_MODEL_TAG,
     MODEL_FILES_DIGEST_TAG,
     MODEL_ID_TAG,
@@ -60,7 +63,8 @@ def crafted_candidate(settings, **log_model_args) -> str:
     primary = settings.metric.primary
     best = 1.0 if settings.metric.greater_is_better else 0.0
     experiment = mlflow.set_experiment(settings.tracking.experiment).experiment_id
-    tags = {CANDIDATE_TAG: "true", HAS_MODEL_TAG: "true"}
+    tags = {CANDIDATE_TAG: "true", HAS_MODEL_TAG: "true", DIRTY_TAG: "false",
+            **data_tags(load_split(settings))}  # fmt: skip
     with mlflow.start_run(experiment_id=experiment, tags=tags) as run:
         info = mlflow.sklearn.log_model(name="model", pip_requirements=[], **log_model_args)
         mlflow.log_metrics({validation_metric(primary): best, primary: best})
@@ -98,11 +102,12 @@ def test_a_model_that_trusts_a_dangerous_type_is_refused(settings, as_admin):
 def test_a_model_that_would_serve_probabilities_is_not_what_promote_judges(settings, as_admin):
     fitted = train(settings, {})
     model = mlflow.sklearn.load_model(fitted.model_uri)
+    other = "predict_proba" if hasattr(model, "predict_proba") else "score"  # a regressor
     crafted = crafted_candidate(
         settings, sk_model=model, skops_trusted_types=untrusted_types(model) or None,
-        pyfunc_predict_fn="predict_proba",
+        pyfunc_predict_fn=other,
     )  # fmt: skip
-    skipped_for(settings, crafted, "predicts with 'predict_proba', not 'predict'")
+    skipped_for(settings, crafted, f"predicts with {other!r}, not 'predict'")
 
 
 def test_a_planted_candidate_alone_blocks_nothing_silently(settings, as_admin, tmp_path):

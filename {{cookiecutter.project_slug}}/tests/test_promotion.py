@@ -1,6 +1,7 @@
 """promote: both models re-scored on the same holdout, gated, aliases moved only on a pass."""
 
 import json
+import re
 
 import pytest
 from mlflow import MlflowClient
@@ -78,7 +79,7 @@ def test_no_challenger_is_bad_input(gated, as_admin):
 def test_another_holdout_is_refused(gated, as_admin):
     challenger_from(gated, 1)
     moved = with_changes(gated, data={"seed": gated.data.seed + 1})
-    with pytest.raises(BadInput, match="scored on holdout"):
+    with pytest.raises(BadInput, match="was trained on another split"):
         promote(moved)
     assert aliased(gated, CHAMPION) is None
 
@@ -135,3 +136,50 @@ def test_a_promotion_cut_off_at_the_alias_move_is_recorded_and_completed_by_a_re
     assert json.loads(recorded["mlops.promotion"])["by"] == "admin", "recorded before the move"
     promote(gated)
     assert aliased(gated, CHAMPION).version == version
+
+
+@pytest.fixture
+def growing(settings, as_admin, tmp_path):
+    """A team's table of 400 rows (breast_cancer's first rows), on which a champion exists."""
+    from sklearn.datasets import load_breast_cancer
+
+    full = load_breast_cancer(as_frame=True).frame
+    csv = tmp_path / "customers.csv"
+    full.head(400).to_csv(csv, index=False)
+    team = with_changes(settings, data={"source": str(csv)}, promotion={"min_value": None})
+    train(team, {})
+    register_challenger(team)
+    assert promote(team).passed
+    return team, full, csv
+
+
+def test_a_table_that_grows_can_always_challenge_the_champion(growing, as_admin):
+    team, full, csv = growing
+    champion = aliased(team, CHAMPION).version
+    full.head(500).to_csv(csv, index=False)  # Monday: 25 % more rows
+    with pytest.raises(BadInput, match="no committed candidate run on the current data"):
+        register_challenger(team)
+    name, value = next(iter(team.model.params.items()))
+    train(team, {name: value * 0.5})
+    registration = register_challenger(team)
+    assert registration.version != champion
+    with pytest.raises(BadInput, match="this one can"):
+        promote(team, without_champion=True)
+    verdict = promote(team, dry_run=True)
+    assert verdict.champion_scores is not None, "judged against the champion, on today's rows"
+    before, after = map(int, re.findall(r"grew from (\d+) to (\d+) rows", verdict.data_note)[0])
+    assert after > before and verdict.data_note in verdict.text()
+
+
+def test_a_champion_on_another_split_is_named_with_the_command_that_moves_it(growing, as_admin):
+    team, _, _ = growing
+    champion = aliased(team, CHAMPION).version
+    other = with_changes(team, data={"seed": 7})
+    train(other, {})
+    register_challenger(other)
+    with pytest.raises(BadInput, match=r"another split.*mlops promote --without-champion"):
+        promote(other)
+    assert aliased(other, CHAMPION).version == champion
+    verdict = promote(other, without_champion=True)
+    assert verdict.passed and verdict.champion_scores is None
+    assert aliased(other, PREVIOUS).version == champion

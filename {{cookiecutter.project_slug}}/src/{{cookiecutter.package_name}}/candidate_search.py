@@ -30,7 +30,7 @@ from mlflow.entities import Run
 
 from .errors import BadInput
 from .settings import Settings
-from .tag_keys import CANDIDATE_TAG, GIT_COMMIT_TAG, HAS_MODEL_TAG
+from .tag_keys import CANDIDATE_TAG, DIRTY_TAG, GIT_COMMIT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
 from .validation import validation_metric
 
 
@@ -41,6 +41,8 @@ class CandidateFilter:
     newer_than_ms: int | None = None
     git_commit: str | None = None
     excluded: tuple[str, ...] = ()  # runs already found unfit (see register-challenger)
+    holdout_digest: str | None = None  # only runs on this data (the current data, by default)
+    clean_only: bool = False  # no run made from uncommitted changes
 
 
 def _quote(value: str) -> str:
@@ -66,6 +68,10 @@ def filter_string(
         clauses.append(f"attributes.start_time > {int(criteria.newer_than_ms)}")
     if criteria.git_commit:
         clauses.append(f"tags.`{GIT_COMMIT_TAG}` = {_quote(criteria.git_commit)}")
+    if criteria.holdout_digest:
+        clauses.append(f"tags.`{HOLDOUT_DIGEST_TAG}` = {_quote(criteria.holdout_digest)}")
+    if criteria.clean_only:
+        clauses.append(f"tags.`{DIRTY_TAG}` != 'true'")
     if criteria.excluded:
         clauses.append(f"attributes.run_id NOT IN ({', '.join(map(_quote, criteria.excluded))})")
     return " AND ".join(clauses)
@@ -168,9 +174,14 @@ def _why_none(client: MlflowClient, experiment_id: str, criteria: CandidateFilte
         filter_string=filter_string(criteria, finished_only=False),
         max_results=1,
     )
-    narrowed = replace(criteria, excluded=()) != CandidateFilter()
+    narrowed = replace(criteria, excluded=(), holdout_digest=None, clean_only=False)
     if unfinished:
         return "no finished candidate run with a model (the runs there failed or still run)"
-    if narrowed:
+    if narrowed != CandidateFilter():
         return "no candidate run matches the filters (--newer-than-challenger / --git-commit)"
+    if criteria.holdout_digest or criteria.clean_only:
+        return (
+            "no committed candidate run on the current data: train on it (`mlops train`), or "
+            "widen with --any-data / --allow-dirty"
+        )
     return "no candidate runs with a model in the experiment yet: run `mlops train` first"

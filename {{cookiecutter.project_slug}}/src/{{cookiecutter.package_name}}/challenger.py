@@ -19,7 +19,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from . import tracking
-from .candidate_search import CandidateFilter, best_candidate, ranking_metric
+from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
+from .data import load_split
 from .errors import BadInput, GateRefused
 from .gates import min_value_check
 from .model_files import fetch
@@ -35,6 +36,8 @@ from .registry import (
 from .report import Table, write_step_summary
 from .settings import Settings
 from .tag_keys import (
+    DATA_TAGS,
+    DIRTY_TAG,
     GIT_COMMIT_TAG,
     HOLDOUT_DIGEST_TAG,
     MODEL_FILES_DIGEST_TAG,
@@ -59,9 +62,11 @@ class Registration:
     created: bool
     dry_run: bool
     skipped: tuple[Skipped, ...] = ()
+    note: str = ""  # why the newest candidate was not the one picked
 
     def summary(self, settings: Settings) -> str:
-        return "\n".join([*(s.line() for s in self.skipped), self._decision(settings)])
+        notes = [*(s.line() for s in self.skipped), *([self.note] if self.note else [])]
+        return "\n".join([*notes, self._decision(settings)])
 
     def _decision(self, settings: Settings) -> str:
         name = repr(settings.model.registered_name)
@@ -173,6 +178,7 @@ def _version_tags(run: Run, settings: Settings, metric: float) -> dict[str, str]
         SOURCE_RUN_TAG: run.info.run_id,
         metric_tag(ranking_metric(settings)): repr(metric),
         VERSION_GIT_COMMIT_TAG: tags.get(GIT_COMMIT_TAG, "unknown"),
+        **{key: tags[key] for key in DATA_TAGS if key in tags},
         HOLDOUT_DIGEST_TAG: tags.get(HOLDOUT_DIGEST_TAG, "unknown"),
         UV_LOCK_TAG: tags.get(UV_LOCK_TAG, "unknown"),
         REGISTERED_BY_TAG: who(),
@@ -199,12 +205,18 @@ def register_challenger(
     newer_than_challenger: bool = False,
     min_value: float | None = None,
     dry_run: bool = False,
+    any_data: bool = False,
+    allow_dirty: bool = False,
 ) -> Registration:
-    """Register the best candidate once and point `challenger` at it."""
+    """Register the best candidate once and point `challenger` at it: by default among the
+    committed runs on the current data (`any_data`, `allow_dirty` widen it)."""
+    criteria = criteria or CandidateFilter()
+    if not any_data:
+        criteria = replace(criteria, holdout_digest=load_split(settings).holdout_digest)
+    criteria = replace(criteria, clean_only=not allow_dirty)
     with tracking.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
-        criteria = criteria or CandidateFilter()
         min_value = settings.promotion.min_value if min_value is None else min_value
         with tracking.server_errors(uri):
             experiment_id = tracking.experiment_id(settings.tracking.experiment, create=False)
@@ -213,11 +225,14 @@ def register_challenger(
                 criteria = _after(client, current, criteria)
             pick = _pick(client, settings, experiment_id, criteria, current, name)
             run, existing = pick.run, pick.existing
+            note = _newest_note(client, settings, experiment_id, run)
             metric = run.data.metrics[ranking_metric(settings)]
             _check_min_value(settings, metric, min_value)
             if dry_run:
                 version_number = existing.version if existing else None
-                decision = Registration(run, metric, version_number, False, True, pick.skipped)
+                decision = Registration(
+                    run, metric, version_number, False, True, pick.skipped, note
+                )
                 write_step_summary(decision.markdown(settings))
                 return decision
             created = False
@@ -225,7 +240,9 @@ def register_challenger(
                 existing, created = _register(client, name, pick, settings, metric)
             version = existing
             move_alias(client, name, CHALLENGER, version)
-        registration = Registration(run, metric, version.version, created, False, pick.skipped)
+        registration = Registration(
+            run, metric, version.version, created, False, pick.skipped, note
+        )
         write_step_summary(registration.markdown(settings))
         return registration
 
@@ -253,6 +270,29 @@ def _register(
     return created, True
 
 
+def _newest_note(client: MlflowClient, settings: Settings, experiment_id: str, picked: Run) -> str:
+    """Why the newest candidate is not the one picked, in words its author recognises."""
+    newest = client.search_runs(
+        experiment_ids=[experiment_id], filter_string=filter_string(CandidateFilter()),
+        order_by=["attributes.start_time DESC"], max_results=1,
+    )  # fmt: skip
+    if not newest or newest[0].info.run_id == picked.info.run_id:
+        return ""
+    run, metric = newest[0], ranking_metric(settings)
+    tags, who = run.data.tags, run.info.user_id or "someone"
+    head = f"not picked: the newest run {run.info.run_id[:8]} by {who}"
+    if tags.get(HOLDOUT_DIGEST_TAG) != picked.data.tags.get(HOLDOUT_DIGEST_TAG):
+        return f"{head} is on other data than the current (--any-data to include it)"
+    if tags.get(DIRTY_TAG) == "true" and picked.data.tags.get(DIRTY_TAG) != "true":
+        return f"{head} was made from uncommitted changes (--allow-dirty to include it)"
+    theirs, best = run.data.metrics.get(metric), picked.data.metrics[metric]
+    shown = f"{theirs:.4f}" if theirs is not None else "missing"
+    return (
+        f"{head}: {metric} {shown}, below the best candidate on this data, "
+        f"run {picked.info.run_id[:8]}: {best:.4f}"
+    )
+
+
 def _score(current: ModelVersion | None, settings: Settings) -> float | None:
     """The challenger's recorded score: the bar that keeps the search small (see
     `candidate_search`). A wrong or missing value costs time, never the choice."""
@@ -267,4 +307,4 @@ def _after(client: MlflowClient, current: ModelVersion | None, criteria: Candida
     if current is None or not current.run_id:
         return criteria
     started = client.get_run(current.run_id).info.start_time
-    return CandidateFilter(newer_than_ms=started, git_commit=criteria.git_commit)
+    return replace(criteria, newer_than_ms=started)

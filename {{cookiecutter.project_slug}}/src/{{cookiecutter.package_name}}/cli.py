@@ -177,6 +177,10 @@ def upload_pending(ctx: Context) -> None:
 @click.option("--newer-than-challenger", is_flag=True, help="Only runs newer than the challenger.")
 @click.option("--git-commit", help="Only runs made from this git commit.")
 @click.option("--min-value", type=float, help="Minimum the candidate must reach.")
+@click.option("--any-data", is_flag=True, help="Also runs trained on older data.")
+@click.option(
+    "--allow-dirty", is_flag=True, help="Also runs made from uncommitted mlops.toml or src/."
+)
 @pass_context
 def register_challenger(
     ctx: Context,
@@ -184,6 +188,8 @@ def register_challenger(
     newer_than_challenger: bool,
     git_commit: str | None,
     min_value: float | None,
+    any_data: bool,
+    allow_dirty: bool,
 ) -> None:
     """Register the best finished training run as the 'challenger'."""
     with progress.step("register-challenger: loading MLflow, searching runs, vetting the model"):
@@ -196,6 +202,8 @@ def register_challenger(
             newer_than_challenger=newer_than_challenger,
             min_value=min_value,
             dry_run=dry_run,
+            any_data=any_data,
+            allow_dirty=allow_dirty,
         )
     click.echo(registration.summary(ctx.settings))
 
@@ -207,13 +215,19 @@ def register_challenger(
     envvar="MLOPS_DRY_RUN",
     help="Evaluate and print the verdict; move nothing.",
 )
+@click.option(
+    "--without-champion",
+    is_flag=True,
+    help="Only when the champion cannot be compared fairly (another split): judge the "
+    "challenger by [promotion] min_value alone.",
+)
 @pass_context
-def promote(ctx: Context, dry_run: bool) -> None:
+def promote(ctx: Context, dry_run: bool, without_champion: bool) -> None:
     """Move 'champion' to the challenger if every gate in [promotion] holds."""
     with progress.step("promote: loading MLflow, the data and both models, scoring"):
         from .promotion import promote as run_promotion
 
-        verdict = run_promotion(ctx.settings, dry_run=dry_run)
+        verdict = run_promotion(ctx.settings, dry_run=dry_run, without_champion=without_champion)
     if verdict.challenger_scores:
         click.echo(verdict.text())
     if not verdict.passed:

@@ -34,14 +34,14 @@ def check_frame(
     _check_rows(frame, data, name)
     _check_target(frame[data.target], settings)
     if check_features:
-        for column in frame.columns.drop([data.target, *data.drop]):
+        for column in frame.columns.drop([data.target, *data.drop, *data.id]):
             _check_feature(frame[column], data)
 
 
 def _check_columns(frame: pd.DataFrame, data: DataSettings, name: str) -> None:
     if data.target not in frame.columns:
         raise BadInput(f"[data] target: column {data.target!r} is not in {name}")
-    for key in ("drop", "categorical"):
+    for key in ("drop", "categorical", "id"):
         unknown = [c for c in getattr(data, key) if c not in frame.columns]
         if unknown:
             raise BadInput(f"[data] {key}: column {unknown[0]!r} is not in {name}")

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import requests
 
-from . import model_cache
 from .access_token import headers_for
 from .errors import BadInput, ServerUnavailable
-from .pending import pending_dir
 from .settings import Settings
 from .tracking_server import ServerPaths, host_of
 from .tunnel import host_allowed
@@ -281,6 +279,9 @@ MODE_SCAN_LIMIT = 20_000  # entries per folder: a glance, not an audit of a huge
 
 def private_folders(settings: Settings) -> list[Path]:
     """This machine's folders that hold the team's data, models or secrets."""
+    from . import model_cache  # imported here: the notebook imports doctor before MLflow
+    from .pending import pending_dir
+
     paths = ServerPaths.from_settings(settings)
     cache = model_cache.root()
     candidates = [paths.data_dir, paths.artifacts_dir, pending_dir(settings), cache]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,10 @@ from .report import Table, write_step_summary
 from .settings import Settings
 from .tag_keys import (
     HOLDOUT_DIGEST_TAG,
+    HOLDOUT_ROWS_TAG,
     PROMOTION_RECORD_TAG,
+    SPLIT_TAG,
+    TRAIN_SAMPLE_TAG,
     promotion_metric_tag,
 )
 
@@ -56,6 +60,8 @@ class Verdict:
     improvement: Improvement | None = None
     checks: list[GateCheck] = field(default_factory=list)
     outcome: str = ""
+    data_note: str = ""  # how today's holdout relates to the one the models were scored on
+    replaced: ModelVersion | None = None  # a champion judged without (--without-champion)
 
     @property
     def passed(self) -> bool:
@@ -85,7 +91,8 @@ class Verdict:
         return table
 
     def _parts(self, render) -> list[str]:
-        parts = [render(self.table())]
+        parts = [self.data_note] if self.data_note else []
+        parts.append(render(self.table()))
         if self.improvement is not None:
             parts.append(self.improvement.text(self.primary))
         if self.checks:
@@ -102,16 +109,56 @@ class Verdict:
         return "\n\n".join(self._parts(Table.text))
 
 
-def _check_digests(split: Split, challenger: ModelVersion, champion: ModelVersion | None) -> None:
-    """Refuse to compare models that were not judged on the same holdout rows."""
-    current = split.holdout_digest
-    for alias, version in ((CHALLENGER, challenger), (CHAMPION, champion)):
-        recorded = version.tags.get(HOLDOUT_DIGEST_TAG) if version else None
-        if version and recorded and recorded != "unknown" and recorded != current:
-            raise BadInput(
-                f"the {alias} (version {version.version}) was scored on holdout {recorded}, "
-                f"the data now gives {current}: retrain on the current data"
-            )
+WITHOUT_CHAMPION = "mlops promote --without-champion"
+
+
+def data_note(
+    split: Split, challenger: ModelVersion, champion: ModelVersion | None, without: bool
+) -> str:
+    """Whether today's holdout is fair to both models, verified from what each recorded: the
+    same split parameters (so no old row changed part) and none of its sampled training rows in
+    today's holdout. Refuses what is not fair, naming the one command that resolves it."""
+    unfair_champion = _unfairness(split, champion) if champion else None
+    if without and not unfair_champion:
+        raise BadInput(
+            "--without-champion is for a champion that cannot be compared fairly; this one can"
+        )
+    reason = _unfairness(split, challenger)
+    if reason:
+        raise BadInput(
+            f"the {CHALLENGER} (version {challenger.version}) {reason}: retrain (`mlops train`) "
+            "and `mlops register-challenger` on the current data"
+        )
+    if champion and unfair_champion and not without:
+        raise BadInput(
+            f"the {CHAMPION} (version {champion.version}) {unfair_champion}: its score on "
+            f"today's holdout would not be fair; `{WITHOUT_CHAMPION}` judges the challenger by "
+            "[promotion] min_value alone"
+        )
+    return _growth(split, champion if champion and not without else challenger)
+
+
+def _unfairness(split: Split, version: ModelVersion) -> str | None:
+    tags = version.tags
+    if tags.get(HOLDOUT_DIGEST_TAG) == split.holdout_digest:
+        return None
+    recorded = tags.get(SPLIT_TAG)
+    if recorded != split.description:
+        before = recorded or "one made before repeatable splits"
+        return f"was trained on another split ({before}; today: {split.description})"
+    sample = {int(key, 16) for key in tags.get(TRAIN_SAMPLE_TAG, "").split(",") if key}
+    holdout: Iterable = split.holdout_keys if split.holdout_keys is not None else []
+    if sample & {int(key) for key in holdout}:
+        return "trained on rows that are in today's holdout (rows edited in place? name [data] id)"
+    return None
+
+
+def _growth(split: Split, version: ModelVersion) -> str:
+    before = version.tags.get(HOLDOUT_ROWS_TAG)
+    if version.tags.get(HOLDOUT_DIGEST_TAG) == split.holdout_digest or not before:
+        return ""
+    now = len(split.x_test)
+    return f"the holdout grew from {before} to {now} rows since version {version.version} trained"
 
 
 def holdout_predictions(name: str, version: ModelVersion, split: Split) -> Predictions:
@@ -121,8 +168,11 @@ def holdout_predictions(name: str, version: ModelVersion, split: Split) -> Predi
     return predict(model, split.x_test)
 
 
-def promote(settings: Settings, dry_run: bool = False) -> Verdict:
-    """Move champion to the challenger if the gates hold; a refused verdict moves nothing."""
+def promote(settings: Settings, dry_run: bool = False, without_champion: bool = False) -> Verdict:
+    """Move champion to the challenger if the gates hold; a refused verdict moves nothing.
+
+    `without_champion`: the champion cannot be compared fairly (another split), so the
+    challenger is judged by min_value alone; the champion still becomes previous-champion."""
     check_approvers(settings, "promote")
     with tracking.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
@@ -140,8 +190,11 @@ def promote(settings: Settings, dry_run: bool = False) -> Verdict:
                 )
                 return verdict
             split = load_split(settings)
-            _check_digests(split, challenger, champion)
-            verdict = judge(settings, split, name, challenger, champion)
+            note = data_note(split, challenger, champion, without_champion)
+            judged_against = None if without_champion else champion
+            verdict = judge(settings, split, name, challenger, judged_against)
+            verdict.data_note = note
+            verdict.replaced = champion if without_champion else None
             if not verdict.passed:
                 verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
             elif dry_run:
@@ -190,7 +243,7 @@ def judge(
 def _move(client: MlflowClient, name: str, verdict: Verdict) -> None:
     """The record first, then the aliases, champion last: cut off at any request, the registry
     never holds a champion without its audit trail, and a rerun judges again and completes."""
-    challenger, champion = verdict.challenger, verdict.champion
+    challenger, champion = verdict.challenger, verdict.champion or verdict.replaced
     for key, value in _promotion_tags(verdict).items():
         client.set_model_version_tag(name, challenger.version, key, value)
     if champion is not None:

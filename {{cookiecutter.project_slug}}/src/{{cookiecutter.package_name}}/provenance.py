@@ -11,7 +11,15 @@ import os
 import subprocess
 from pathlib import Path
 
-from .tag_keys import GIT_BRANCH_TAG, GIT_COMMIT_TAG, KIND_TAG, USER_TAG, UV_LOCK_TAG, WHERE_TAG
+from .tag_keys import (
+    DIRTY_TAG,
+    GIT_BRANCH_TAG,
+    GIT_COMMIT_TAG,
+    KIND_TAG,
+    USER_TAG,
+    UV_LOCK_TAG,
+    WHERE_TAG,
+)
 
 
 def where() -> str:
@@ -52,6 +60,19 @@ def lock_hash(root: Path) -> str:
     return hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none"
 
 
+def dirty(root: Path) -> str:
+    """'true' when mlops.toml or src/ hold uncommitted changes (the run's commit does not say
+    what made it), 'false' when clean, 'unknown' outside a git clone."""
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--", "mlops.toml", "src"],
+            cwd=root, capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return "true" if result.stdout.strip() else "false"
+
+
 def git_commit(root: Path) -> str:
     return os.environ.get("GITHUB_SHA") or _git(root, "rev-parse", "HEAD")
 
@@ -68,6 +89,7 @@ def run_tags(root: Path, kind: str = "train") -> dict[str, str]:
     """Tags recorded on every run the project makes."""
     return {
         GIT_COMMIT_TAG: git_commit(root),
+        DIRTY_TAG: dirty(root),
         GIT_BRANCH_TAG: os.environ.get("GITHUB_REF_NAME")
         or _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
         USER_TAG: who(),

@@ -35,7 +35,11 @@ from .tag_keys import (
     ESTIMATOR_TAG,
     HAS_MODEL_TAG,
     HOLDOUT_DIGEST_TAG,
+    HOLDOUT_ROWS_TAG,
     MODEL_ID_TAG,
+    SPLIT_TAG,
+    TRAIN_ROWS_TAG,
+    TRAIN_SAMPLE_TAG,
 )
 
 MODEL_NAME = "model"
@@ -65,12 +69,23 @@ def candidate_tags(
     tags = {
         **run_tags(settings.root, kind=kind),
         CANDIDATE_TAG: "true",
-        HOLDOUT_DIGEST_TAG: split.holdout_digest,
         ESTIMATOR_TAG: settings.model.estimator,
+        **data_tags(split),
     }
     if has_model:
         tags[HAS_MODEL_TAG] = "true"
     return tags
+
+
+def data_tags(split: Split) -> dict[str, str]:
+    """The data a run saw: enough for promote to tell whether a later holdout is fair to it."""
+    return {
+        HOLDOUT_DIGEST_TAG: split.holdout_digest,
+        SPLIT_TAG: split.description,
+        TRAIN_ROWS_TAG: str(len(split.x_train)),
+        HOLDOUT_ROWS_TAG: str(len(split.x_test)),
+        TRAIN_SAMPLE_TAG: split.train_sample(),
+    }
 
 
 def param_strings(params: dict[str, object]) -> dict[str, str]:

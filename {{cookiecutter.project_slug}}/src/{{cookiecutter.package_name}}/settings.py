@@ -57,10 +57,13 @@ class DataSettings(_Section):
     """Distinct values a categorical column may have; more is refused (an id or free text?)."""
     cv_folds: int = Field(default=5, ge=2, le=20)
     """Folds of the cross-validation on the training part that ranks candidates."""
+    id: list[str] = []
+    """Columns that identify a row: the split hashes them (else the row's content), and they
+    are never features. Name them and an edited row keeps its part."""
 
     @model_validator(mode="after")
     def _target_is_not_a_feature_setting(self) -> DataSettings:
-        for key in ("drop", "categorical"):
+        for key in ("drop", "categorical", "id"):
             if self.target in getattr(self, key):
                 raise ValueError(f"{key} lists the target column {self.target!r}")
         return self
