@@ -45,13 +45,13 @@ def test_the_id_column_is_refused_then_the_lifecycle_runs(project):
     bake_ = project[0]
     refused = mlops(project, "train")
     assert refused.returncode == 2
-    assert "column 'customer_id' has 300 categories" in refused.stderr
-    assert "list it in [data] drop" in refused.stderr
+    assert "column 'customer_id' looks like a row id" in refused.stderr
+    assert "add id = ['customer_id']" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
 
     config = bake_.path / "mlops.toml"
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("drop = []", 'drop = ["customer_id"]', 1), encoding="utf-8")
+    config.write_text(text.replace("id = []", 'id = ["customer_id"]', 1), encoding="utf-8")
     for verb in (["train"], ["tune", "--trials", "3"], ["register-challenger"], ["promote"]):
         result = mlops(project, *verb)
         assert result.returncode == 0, f"{verb}: {result.stderr}"

@@ -62,7 +62,7 @@ def spoil_constant_column(frame, settings):
 
 
 def spoil_id_as_category(frame, settings):
-    return frame, r"column 'customer_id' has 300 categories, .* \(an id or free text\?\)"
+    return frame, r"column 'customer_id' looks like a row id .* add id = \['customer_id'\]"
 
 
 def spoil_dates(frame, settings):
@@ -85,10 +85,10 @@ SPOILERS = [
 ]  # fmt: skip
 
 
-def with_csv(settings, folder, frame, drop=()):
+def with_csv(settings, folder, frame, drop=(), id=()):
     path = folder / "data.csv"
     frame.to_csv(path, index=False)
-    return settings.replace("data", source=str(path), target=TARGET, drop=list(drop))
+    return settings.replace("data", source=str(path), target=TARGET, drop=list(drop), id=list(id))
 
 
 @pytest.mark.parametrize("spoil", SPOILERS, ids=lambda f: f.__name__.removeprefix("spoil_"))
@@ -143,5 +143,37 @@ def test_doctor_reports_the_data_as_train_sees_it(project_settings, tmp_path):
     good = doctor.data_check(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
     assert good.status == "ok" and "2 numeric and 2 categorical features" in good.detail
     frame, expected = spoil_dates(frame, project_settings)
-    bad = doctor.data_check(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
+    [bad] = doctor.data_checks(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
     assert bad.status == "FAIL" and bad.code == 2 and re.search(expected, bad.detail)
+
+
+def test_every_data_problem_is_reported_in_one_pass(project_settings, tmp_path, monkeypatch,
+                                                     capsys):  # fmt: skip
+    """The raw table with four problems: four doctor lines, and one train line naming all."""
+    frame = mixed_frame(project_settings.task)
+    frame, _ = spoil_dates(frame, project_settings)
+    frame["notes"] = np.nan
+    frame["country"] = "NL"
+    frame["Passenger Number"] = range(1000, 1000 + len(frame))
+    settings = with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN])
+    verdicts = list(doctor.data_checks(settings))
+    assert len(verdicts) == 4 and all(v.status == "FAIL" for v in verdicts)
+    assert "looks like a row id" in verdicts[-1].detail
+    assert "id = ['Passenger Number']" in verdicts[-1].detail
+    with pytest.raises(BadInput, match=r"^4 data problems in data\.csv: "):
+        load_split(settings)
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [("passenger_id", lambda n: np.random.default_rng(1).permutation(n) + 7),
+     ("row", lambda n: np.arange(n) + 1),
+     ("Sample Number", lambda n: np.arange(n) * 3)],
+)  # fmt: skip
+def test_a_likely_row_id_is_caught_before_it_leaks(project_settings, tmp_path, column, values):
+    frame = mixed_frame(project_settings.task)
+    frame[column] = values(len(frame))
+    with pytest.raises(BadInput, match=f"column '{column}' looks like a row id"):
+        load_split(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
+    named = with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN], id=[column])
+    assert column not in load_split(named).x_train.columns

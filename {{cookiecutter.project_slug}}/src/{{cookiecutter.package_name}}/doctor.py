@@ -79,7 +79,7 @@ def diagnose(settings: Settings) -> Iterator[CheckResult]:
         os.environ.get("MLFLOW_TRACKING_PASSWORD"),
     )
     yield passed("config", f"the settings in {settings.root} are valid")
-    yield data_check(settings)
+    yield from data_checks(settings)
     server_ok = True
     for check in (reachable, health, credentials):
         verdict = _safely(check, probe)
@@ -95,13 +95,28 @@ def diagnose(settings: Settings) -> Iterator[CheckResult]:
     yield file_modes(settings)
 
 
+def data_checks(settings: Settings) -> Iterator[CheckResult]:
+    """The data `train` and `promote` read, with the same checks they make first: every
+    problem at once, one line each."""
+    from .data_checks import DataProblems
+
+    try:
+        yield data_check(settings)
+    except DataProblems as found:
+        for problem in found.problems:
+            yield failed("data", problem, "fix the data or [data] in mlops.toml", CONFIG)
+
+
 def data_check(settings: Settings) -> CheckResult:
-    """The data `train` and `promote` read, with the same checks they make first."""
+    """One verdict on the data; `DataProblems` when the checks found any."""
     from .data import load_split
+    from .data_checks import DataProblems
     from .features import column_roles
 
     try:
         split = load_split(settings)
+    except DataProblems:
+        raise
     except BadInput as exc:
         return failed("data", str(exc), "fix the data or [data] in mlops.toml", CONFIG)
     roles = column_roles(split.x_train, settings.data)
