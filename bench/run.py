@@ -25,6 +25,7 @@ TEMPLATE = BENCH.parent
 QUICK = {
     "decisions": ["--draws", "1", "--tasks", "classification"],
     "footprint": ["--quick"],
+    "growth": ["--draws", "1", "--refreshes", "1", "--trials", "2", "--tasks", "classification"],
     "load": ["--clients", "1", "--runs", "1", "--backends", "sqlite"],
     "login_guard": ["--samples", "3"],
     "promote_profile": ["--quick"],

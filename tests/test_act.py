@@ -10,6 +10,7 @@ import secrets
 import subprocess
 
 import pytest
+import requests
 
 from .bakery import bake, project_environment, tool
 from .servers import running_server
@@ -27,6 +28,7 @@ def git(path, *args):
 
 
 CI_USER, CI_PASSWORD = "github-ci", secrets.token_urlsafe(18)  # made per run, never a literal
+TRAINER, TRAINER_PASSWORD = "github-trainer", secrets.token_urlsafe(18)
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +46,25 @@ def repo(tmp_path_factory):
         git(project.path, "init", "-q", "-b", "main")
         git(project.path, "add", "-A")
         git(project.path, "commit", "-q", "-m", "baked")
-        added = subprocess.run(
-            [tool("uv"), "run", "--frozen", "mlops", "server", "add-user", CI_USER, "--role", "ci"],
-            cwd=project.path, input=CI_PASSWORD + "\n", capture_output=True, text=True,
-            env={**project_environment(), **server.env()}, timeout=300,
-        )  # fmt: skip
-        assert added.returncode == 0, added.stderr
+        add_user(project, server, CI_USER, CI_PASSWORD, "ci")
+        add_user(project, server, TRAINER, TRAINER_PASSWORD, "member")
         yield project, server
+
+
+def add_user(project, server, name: str, password: str, role: str) -> None:
+    added = subprocess.run(
+        [tool("uv"), "run", "--frozen", "mlops", "server", "add-user", name, "--role", role],
+        cwd=project.path, input=password + "\n", capture_output=True, text=True,
+        env={**project_environment(), **server.env()}, timeout=300,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
 
 
 def act(repo, workflow: str, actor: str = APPROVER, event: str = "workflow_dispatch", ref=None):
     project, server = repo
-    credentials = server.env(MLFLOW_TRACKING_USERNAME=CI_USER, MLFLOW_TRACKING_PASSWORD=CI_PASSWORD)
+    credentials = server.env(MLFLOW_TRACKING_USERNAME=CI_USER, MLFLOW_TRACKING_PASSWORD=CI_PASSWORD,
+                             MLFLOW_TRAINER_USERNAME=TRAINER,
+                             MLFLOW_TRAINER_PASSWORD=TRAINER_PASSWORD)  # fmt: skip
     secrets = []
     if ref is not None:
         payload = project.path.parent / "event.json"
@@ -124,7 +133,46 @@ def test_the_workflows_move_aliases_and_refuse_when_they_must(repo):
     assert champion(repo) == "1"
 
 
-@pytest.mark.parametrize("workflow", ["register-challenger.yml", "promote.yml", "rollback.yml"])
+def run_of(repo, alias: str) -> dict:
+    """The run behind an alias, over MLflow's REST API (the template's tests have no MLflow)."""
+    project, server = repo
+    auth, api = ("admin", server.admin_password), f"{server.url}/api/2.0/mlflow"
+    version = requests.get(f"{api}/registered-models/alias", auth=auth, timeout=30, params={
+        "name": project.answers["registered_model_name"], "alias": alias,
+    }).json()["model_version"]  # fmt: skip
+    return requests.get(f"{api}/runs/get", params={"run_id": version["run_id"]}, auth=auth,
+                        timeout=30).json()["run"]  # fmt: skip
+
+
+def params(run: dict) -> dict[str, str]:
+    return {p["key"]: p["value"] for p in run["data"].get("params", [])}
+
+
+def test_retrain_refits_the_champions_configuration_and_registers_the_best(repo):
+    if champion(repo) == "-":  # alone (-k): the lifecycle test above made the champion
+        assert mlops(repo, "train").returncode == 0
+        assert mlops(repo, "register-challenger").returncode == 0
+        assert mlops(repo, "promote").returncode == 0
+    crowned = run_of(repo, "champion")
+    retrained = act(repo, "retrain.yml")
+    assert succeeded(retrained), retrained.stdout[-3000:]
+    picked = run_of(repo, "challenger")
+    newest = re.search(r"run ([0-9a-f]{32}): ", retrained.stdout)
+    assert newest, retrained.stdout[-3000:]
+    server = repo[1]
+    api, auth = f"{server.url}/api/2.0/mlflow", ("admin", server.admin_password)
+    run = requests.get(f"{api}/runs/get", params={"run_id": newest.group(1)}, auth=auth,
+                       timeout=30).json()["run"]  # fmt: skip
+    assert params(run) == params(crowned), "the champion's own configuration"
+    assert run["info"]["user_id"] == TRAINER, "trained as the trainer, not the CI user"
+    assert picked["info"]["run_id"] == newest.group(1) or "not picked: the newest run" in (
+        retrained.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "workflow", ["register-challenger.yml", "promote.yml", "rollback.yml", "retrain.yml"]
+)
 def test_registry_jobs_do_not_run_when_dispatched_from_another_branch(repo, workflow):
     result = act(repo, workflow, ref="refs/heads/feature")
     assert result.returncode == 0, result.stdout[-3000:]

@@ -183,3 +183,18 @@ def test_a_champion_on_another_split_is_named_with_the_command_that_moves_it(gro
     verdict = promote(other, without_champion=True)
     assert verdict.passed and verdict.champion_scores is None
     assert aliased(other, PREVIOUS).version == champion
+
+
+def test_the_champions_configuration_retrains_on_the_grown_table(growing, as_admin):
+    """The retrain workflow's first step: `mlops train --like champion` on today's rows."""
+    from {{ cookiecutter.package_name }}.retrain import params_like
+
+    team, full, csv = growing
+    client = MlflowClient()
+    champion_run = client.get_run(aliased(team, CHAMPION).run_id)
+    full.head(500).to_csv(csv, index=False)
+    name, value = next(iter(team.model.params.items()))
+    today = with_changes(team, model={"params": {name: value * 7}})  # the toml moved on
+    retrained = train(today, params_like(today, CHAMPION))
+    assert client.get_run(retrained.run_id).data.params == champion_run.data.params
+    assert register_challenger(today).run.info.run_id == retrained.run_id

@@ -99,15 +99,24 @@ def cli(ctx: click.Context, config: Path | None, tracking_uri: str | None) -> No
     help="Override a model parameter from mlops.toml (repeatable).",
 )
 @click.option("--run-name", help="Name of the run in the MLflow UI.")
+@click.option(
+    "--like",
+    type=click.Choice(["champion", "challenger", "previous-champion"]),
+    help="Start from the parameters of that version's run (e.g. retrain the champion on new "
+    "data); --set still overrides them.",
+)
 @pass_context
-def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None) -> None:
+def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None, like: str | None) -> None:
     """Fit the model, evaluate it on the holdout and log one run."""
     with progress.step("train: loading MLflow, fitting, scoring and logging the run"):
         from .model import parse_overrides
+        from .retrain import params_like
         from .train import train as run_training
         from .validation import scores_line
 
-        result = run_training(ctx.settings, parse_overrides(overrides), run_name)
+        params = params_like(ctx.settings, like) if like else {}
+        params.update(parse_overrides(overrides))
+        result = run_training(ctx.settings, params, run_name)
     click.echo(f"run {result.run_id}: {scores_line(ctx.settings.metric.primary, result.metrics)}")
     click.echo(f"model {result.model_uri}")
     click.echo(f"view it at {result.url}")
