@@ -39,10 +39,10 @@ def test_the_filter_keeps_finished_candidates_with_a_model():
 
 
 def test_the_best_run_wins_in_the_metrics_direction(settings, as_admin):
-    (name, value), primary = next(iter(settings.model.params.items())), settings.metric.primary
+    (name, value), ranked_by = next(iter(settings.model.params.items())), ranking_metric(settings)
     results = [train(settings, {name: value * factor}) for factor in (0.001, 1)]
     best = best_candidate(settings, experiment(settings), CandidateFilter())
-    scores = {r.run_id: r.metrics[primary] for r in results}
+    scores = {r.run_id: r.metrics[ranked_by] for r in results}  # the validation score
     pick = max if settings.metric.greater_is_better else min
     assert scores[best.info.run_id] == pick(scores.values())
 

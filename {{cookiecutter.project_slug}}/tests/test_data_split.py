@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.data import load_split
 
 TARGET = "y"
 QUICK = settings(
-    max_examples=25, deadline=None,
+    max_examples=15, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )  # fmt: skip
 
@@ -38,7 +38,8 @@ def split_of(project_settings, tmp_path_factory):
         values = {"source": str(path), "target": TARGET, "drop": ["id"], "id": [], **data}
         if values["id"]:
             values["drop"] = []
-        return load_split(project_settings.replace("data", **values))
+        classifying = project_settings.model_copy(update={"task": "classification"})
+        return load_split(classifying.replace("data", **values))
 
     return split
 
