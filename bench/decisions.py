@@ -211,6 +211,21 @@ def print_table(rows: list[dict]) -> None:
         )
 
 
+@contextlib.contextmanager
+def bench_server(workflow: Workflow, prefix: str):
+    """A real basic-auth server on a free 127.0.0.1 port, MLflow's variables aimed at it as the
+    admin; yields the scratch folder (CSVs go there)."""
+    server, process = workflow.m["tracking_server"], workflow.m["process"]
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    paths = server.ServerPaths(root / "data", root / "artifacts")
+    options = server.ServerOptions(port=process.free_port())
+    password, _ = server.prepare(paths, options)
+    with server.LocalServer(paths, options, password).start() as running:
+        os.environ.update(MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=password)
+        os.environ["MLFLOW_TRACKING_URI"] = running.url
+        yield root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path, help="a baked project (its interpreter runs this)")
@@ -219,15 +234,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     workflow = Workflow(args.project.resolve())
-    server, process = workflow.m["tracking_server"], workflow.m["process"]
-    root = Path(tempfile.mkdtemp(prefix="bench-decisions-"))
-    paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=process.free_port())
-    password, _ = server.prepare(paths, options)
     rows, started = [], time.monotonic()
-    with server.LocalServer(paths, options, password).start() as running:
-        os.environ.update(MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=password)
-        os.environ["MLFLOW_TRACKING_URI"] = running.url
+    with bench_server(workflow, "bench-decisions-") as root:
         for name in args.tasks:
             task = TASKS[name]
             population = task.population(seed=0)

@@ -22,16 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decisions import POPULATION_ROWS, TASKS, Workflow
+from decisions import POPULATION_ROWS, TASKS, Workflow, bench_server
 
 FIRST_ROWS, NEW_ROWS = 400, 200
 
@@ -97,15 +95,8 @@ def main() -> None:
     package = workflow.m["settings"].__name__.rsplit(".", 1)[0]
     for name in ("retrain", "errors"):
         workflow.m[name] = __import__(f"{package}.{name}", fromlist=[name])
-    server, process = workflow.m["tracking_server"], workflow.m["process"]
-    root = Path(tempfile.mkdtemp(prefix="bench-growth-"))
-    paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=process.free_port())
-    password, _ = server.prepare(paths, options)
     rows, started = [], time.monotonic()
-    with server.LocalServer(paths, options, password).start() as running:
-        os.environ.update(MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=password)
-        os.environ["MLFLOW_TRACKING_URI"] = running.url
+    with bench_server(workflow, "bench-growth-") as root:
         for name in args.tasks:
             task = TASKS[name]
             population = task.population(seed=0)
