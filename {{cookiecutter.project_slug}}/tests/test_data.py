@@ -42,9 +42,11 @@ def test_a_csv_dataset_loads_and_splits(project_settings, tmp_path):
     split = load_split(project_settings)
     frame = split.x_train.assign(label=split.y_train.to_numpy())
     frame.to_csv(tmp_path / "train.csv", index=False)
-    settings = with_changes(
-        project_settings, data={"source": str(tmp_path / "train.csv"), "target": "label"}
-    )
+    settings = with_changes(  # the team's drop/id/categorical name its columns, not these
+        project_settings,
+        data={"source": str(tmp_path / "train.csv"), "target": "label", "drop": [], "id": [],
+              "categorical": []},
+    )  # fmt: skip
     loaded = load_split(settings)
     assert len(loaded.x_train) + len(loaded.x_test) == len(frame)
     assert loaded.source == str(tmp_path / "train.csv")

@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from {{ cookiecutter.package_name }}.data import load_frame
+from {{ cookiecutter.package_name }}.data import read_table
 from {{ cookiecutter.package_name }}.leaks import scan_notebook
 from {{ cookiecutter.package_name }}.tag_keys import HAS_MODEL_TAG
 
@@ -34,8 +34,8 @@ def test_the_notebook_trains_and_tunes_on_the_server(settings, as_admin, tmp_pat
     monkeypatch.setenv("MLOPS_PENDING_DIR", str(tmp_path / "pending"))
     experiment = settings.tracking.experiment
     data_csv = tmp_path / "kept-out-of-git.csv"
-    _, frame, _ = load_frame(settings)
-    frame.to_csv(data_csv, index=False)
+    _, table, _ = read_table(settings)  # as stored: the notebook's settings drop what they drop
+    table.to_csv(data_csv, index=False)
     notebook = with_parameters(nbformat.read(NOTEBOOK, as_version=4), TRIALS=TRIALS,
                                EXPERIMENT=experiment, DATA_CSV=str(data_csv))  # fmt: skip
     NotebookClient(

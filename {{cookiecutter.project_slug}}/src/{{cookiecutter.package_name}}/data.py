@@ -108,8 +108,15 @@ def _mix(z: np.ndarray) -> np.ndarray:
 def load_frame(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
     """(dataset name, frame with features and target, source path or None for bundled data).
 
-    Columns in `[data] drop` are gone and the data has passed `data_checks`.
+    Columns in `[data] drop` and `[data] id` are gone and the data has passed `data_checks`.
     """
+    name, frame, source = read_table(settings)
+    label = Path(source).name if source else name  # what the team calls it: the file's name
+    return name, _prepared(frame, settings, label, curated=source is None), source
+
+
+def read_table(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
+    """The team's table as it is stored, before any setting applies: (name, frame, source)."""
     source, target = settings.data.source, settings.data.target
     if source.startswith(SKLEARN_PREFIX):
         name = source.removeprefix(SKLEARN_PREFIX)
@@ -120,11 +127,9 @@ def load_frame(settings: Settings) -> tuple[str, pd.DataFrame, str | None]:
         if BUNDLED[name][0] != settings.task:
             raise BadInput(f"[data] source: {name} is a {BUNDLED[name][0]} dataset")
         frame = BUNDLED[name][1](as_frame=True).frame.rename(columns={"target": target})
-        frame = _prepared(frame, settings, name, curated=True)
         return name, frame, None
     path = settings.resolve(source)
-    frame = read_csv(path)
-    return path.stem, _prepared(frame, settings, path.name, curated=False), str(path)
+    return path.stem, read_csv(path), str(path)
 
 
 def read_csv(path: Path) -> pd.DataFrame:
