@@ -42,33 +42,38 @@ def _logged_model(model_id: str):
         return None
 
 
-def is_registered(run_id: str) -> bool:
-    """A version of any registered model was made from this run: its files are frozen."""
+def versions_of_run(run_id: str, most: int = 1000) -> list:
+    """The registered versions made from this run. Only the run id goes into the filter, and
+    only an id MLflow could have made: anything else has no version."""
     if not run_id.isalnum():
-        return False  # not a run id MLflow makes; get_run has already failed for it
-    found = _registry_store().search_model_versions(
-        filter_string=f"run_id = '{run_id}'", max_results=1
+        return []
+    return _registry_store().search_model_versions(
+        filter_string=f"run_id = '{run_id}'", max_results=most
     )
-    return bool(found)
 
 
 def run_refusal(username: str, run_id: str) -> str | None:
     run = _run(run_id)
-    if run is None:
-        return None  # MLflow answers RESOURCE_DOES_NOT_EXIST itself
+    return _own_run_refusal(username, run) if run else None  # else MLflow answers 404 itself
+
+
+def _own_run_refusal(username: str, run) -> str | None:
+    run_id = run.info.run_id
     if run.info.user_id != username:
         return f"run {run_id} belongs to {run.info.user_id!r}: members write only to their own runs"
-    if is_registered(run_id):
+    if versions_of_run(run_id, most=1):
         return f"run {run_id} has a registered version: its runs and files are frozen"
     return None
 
 
 def model_refusal(username: str, model_id: str) -> str | None:
     model = _logged_model(model_id)
-    if model is None:
-        return None
+    return _own_model_refusal(username, model) if model else None
+
+
+def _own_model_refusal(username: str, model) -> str | None:
     if not model.source_run_id:
-        return f"logged model {model_id} has no source run: only an admin may change it"
+        return f"logged model {model.model_id} has no source run: only an admin may change it"
     return run_refusal(username, model.source_run_id)
 
 
@@ -92,12 +97,12 @@ def artifact_refusal(username: str, relative: str) -> str | None:
         run = _run(parts[1])
         if run is None or not _within(relative, run.info.artifact_uri):
             return "uploads go to a run's own artifacts folder"
-        return run_refusal(username, parts[1])
+        return _own_run_refusal(username, run)
     if len(parts) >= 5 and parts[1] == "models" and parts[3] == "artifacts":
         model = _logged_model(parts[2])
         if model is None or not _within(relative, model.artifact_location):
             return "uploads go to a logged model's own artifacts folder"
-        return model_refusal(username, parts[2])
+        return _own_model_refusal(username, model)
     return "uploads go to a run's or a logged model's artifacts folder"
 
 

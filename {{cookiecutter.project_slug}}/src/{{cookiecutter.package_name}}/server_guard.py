@@ -339,16 +339,9 @@ def _with_length(scope, length: int):
 
 
 def registry_version_of_run(name: str, run_id: str) -> str | None:
-    """The version of `name` registered from `run_id`, read from the server's own registry.
-    Only the run id goes into the filter (and only an id MLflow could have made): a name
-    holding quotes or backslashes is compared here, never parsed."""
-    from mlflow.server.handlers import _get_model_registry_store
-
-    if not run_id.isalnum():
-        return None
-    found = _get_model_registry_store().search_model_versions(
-        filter_string=f"run_id = '{run_id}'", max_results=1000
-    )
+    """The version of `name` registered from `run_id`, read from the server's own registry; a
+    name holding quotes or backslashes is compared here, never parsed."""
+    found = guard_ownership.versions_of_run(run_id)
     return next((v.version for v in found if v.name == name), None)
 
 
