@@ -1,6 +1,8 @@
 """Finish the bake: drop unchosen options, bring in the CSV, lock, record where the template
 came from (for `cruft update`), show the next steps."""
 
+import csv
+import itertools
 import json
 import os
 import re
@@ -46,8 +48,58 @@ def bring_csv(answers):
     source = started_in(dataset)
     if "_commit" in answers and not source.is_file():
         return  # re-rendered by `cruft update` elsewhere: data/ is the project's, never patched
-    target = PROJECT / "data" / Path(dataset.replace("\\", "/")).name
-    shutil.copyfile(source, target)
+    shutil.copyfile(source, project_csv(dataset))
+
+
+def project_csv(dataset):
+    """Where mlops.toml's `[data] source` points: data/<the file's name>."""
+    return PROJECT / "data" / Path(dataset.replace("\\", "/")).name
+
+
+ID_NAME = re.compile(r"(?:^|[\s_.-])(?:id|ids|number|no|num|nr|key|index|uuid)$|^id[\s_.-]", re.I)
+"""The package's own rule (`data_checks.ID_NAME`; a template test keeps the two equal)."""
+MIN_ROWS = 20
+
+
+def name_ids(answers):
+    """Columns the package's data checks would refuse as row ids go in `[data] id` at once:
+    the split hashes them and they are never features, so the first `mlops train` runs."""
+    dataset = answers["dataset"]
+    if not dataset.lower().endswith(".csv"):
+        return None
+    table = project_csv(dataset)
+    ids = likely_ids(table, answers["target_column"]) if table.is_file() else []
+    if not ids:
+        return None
+    config = PROJECT / "mlops.toml"
+    listed = json.dumps(ids)
+    text = re.sub(r"(?m)^id = \[\]", f"id = {listed}", config.read_text(encoding="utf-8"), count=1)
+    config.write_text(text, encoding="utf-8")
+    return f"[data] id = {listed} in mlops.toml: unique in every row, so a row id, never a feature"
+
+
+def likely_ids(table, target):
+    """What `data_checks._id_like` says of each column: unique values with an id's name, or
+    whole numbers counting the rows up by one."""
+    with table.open(encoding="utf-8-sig", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    ids = []
+    for index, name in enumerate(header):
+        values = [row[index].strip() for row in rows if len(row) > index and row[index].strip()]
+        if name == target or len(values) < MIN_ROWS or len(set(values)) < len(values):
+            continue
+        if ID_NAME.search(name) or counts_up(values):
+            ids.append(name)
+    return ids
+
+
+def counts_up(values):
+    try:
+        numbers = [float(value) for value in values]
+    except ValueError:
+        return False
+    steps = {b - a for a, b in itertools.pairwise(numbers)}
+    return all(n % 1 == 0 for n in numbers) and steps == {1.0}
 
 
 def started_in(path):
@@ -152,7 +204,7 @@ def next_steps(answers, notes):
 def main():
     prune_options(ANSWERS)
     bring_csv(ANSWERS)
-    notes = [lock()]
+    notes = [name_ids(ANSWERS), lock()]
     notes.append(wrap_long_lines())
     notes.append(record_template(ANSWERS))
     next_steps(ANSWERS, notes)

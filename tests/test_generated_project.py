@@ -1,4 +1,5 @@
-"""The generated project's own test suite passes in its own uv environment."""
+"""The generated project's own test suite passes in its own uv environment, also after the
+edits its docs suggest (its own CSV, ids, another estimator and metric)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,32 @@ import shutil
 import pytest
 
 from .bakery import Bake, tool
+from .team_edits import edit_as_the_docs_suggest
 
 # What the generated CI runs: the whole suite with its coverage floor, and the pull request's
 # quick check. The central PC's tests do not depend on the task: the regression bake skips them.
-SELECTIONS = {"default": ["--cov"], "regression": ["-m", "not central_pc"]}
+SELECTIONS = {"edited": ["--cov"], "regression": ["-m", "not central_pc"]}
+
+
+@pytest.fixture(scope="module")
+def edited(bakery, tmp_path_factory) -> Bake:
+    """The default bake in a git repository of its own, as a team has made it its own."""
+    source = bakery("default").path
+    project = Bake(tmp_path_factory.mktemp("edited") / source.name, {})
+    shutil.copytree(source, project.path, ignore=shutil.ignore_patterns(".venv", ".mlops"))
+    edit_as_the_docs_suggest(project.path, "classification")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"]):
+        project.run("git", *args)
+    project.sync()
+    return project
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("option_set", SELECTIONS)
-def test_the_generated_tests_pass(bakery, option_set):
-    bake_ = bakery(option_set)
+def test_the_generated_tests_pass(bakery, request, option_set):
+    """The edited default bake runs everything its CI runs; none of the team's edits reach the
+    platform's tests, and the team's own file is tested on the team's data."""
+    bake_ = request.getfixturevalue("edited") if option_set == "edited" else bakery(option_set)
     bake_.sync()
     result = bake_.run(tool("uv"), "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider",
                        *SELECTIONS[option_set], check=False, timeout=1800)  # fmt: skip
@@ -25,17 +42,14 @@ def test_the_generated_tests_pass(bakery, option_set):
 
 
 @pytest.mark.slow
-def test_the_generated_pre_commit_hooks_pass(bakery, tmp_path):
-    """What the generated CI's first job runs: every local hook, on a fresh git repository."""
-    source = bakery("default").path
-    project = Bake(tmp_path / source.name, {})
-    shutil.copytree(source, project.path, ignore=shutil.ignore_patterns(".venv", ".mlops"))
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"]):
-        project.run("git", *args)
-    project.sync()
-    result = project.run(tool("uv"), "run", "--frozen", "pre-commit", "run", "--all-files",
-                         check=False, timeout=600)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    for hook in ("ruff check", "ruff format", "mypy", "deptry", "nbstripout", "zizmor",
-                 "check-jsonschema"):  # fmt: skip
-        assert hook in result.stdout
+def test_the_generated_pre_commit_hooks_pass_on_a_laptop_and_on_the_central_pc(edited):
+    """What the generated CI's first job runs: every local hook, on the edited project, in a
+    teammate's environment (`uv sync`), then in the central PC's (`uv sync --extra server`)."""
+    for extra in ([], ["--extra", "server"]):
+        edited.run(tool("uv"), "sync", "--locked", "--quiet", *extra, timeout=900)
+        result = edited.run(tool("uv"), "run", "--frozen", "pre-commit", "run", "--all-files",
+                            check=False, timeout=600)  # fmt: skip
+        assert result.returncode == 0, f"{extra}: {result.stdout[-4000:]}{result.stderr[-2000:]}"
+        for hook in ("ruff check", "ruff format", "mypy", "deptry", "nbstripout", "zizmor",
+                     "check-jsonschema"):  # fmt: skip
+            assert hook in result.stdout

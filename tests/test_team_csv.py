@@ -1,6 +1,7 @@
 """A team's own mixed-type CSV, for each task, through the `mlops` command of a real bake:
-the id column is refused with the fix named, then train, tune, register, promote, and the
-served champion answers raw rows with missing values and a category never seen in training."""
+the bake names the id column in `[data] id` (without it, train refuses it with the fix named),
+then train, tune, register, promote, and the served champion answers raw rows with missing
+values and a category never seen in training."""
 
 from __future__ import annotations
 
@@ -41,17 +42,19 @@ def mlops(project, *args):
                      check=False, timeout=600)  # fmt: skip
 
 
-def test_the_id_column_is_refused_then_the_lifecycle_runs(project):
+def test_the_id_column_is_named_at_bake_then_the_lifecycle_runs(project):
     bake_ = project[0]
+    config = bake_.path / "mlops.toml"
+    named = config.read_text(encoding="utf-8")
+    assert '\nid = ["customer_id"]' in named
+    config.write_text(named.replace('id = ["customer_id"]', "id = []", 1), encoding="utf-8")
     refused = mlops(project, "train")
     assert refused.returncode == 2
     assert "column 'customer_id' looks like a row id" in refused.stderr
     assert "add id = ['customer_id']" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
 
-    config = bake_.path / "mlops.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("id = []", 'id = ["customer_id"]', 1), encoding="utf-8")
+    config.write_text(named, encoding="utf-8")
     for verb in (["train"], ["tune", "--trials", "3"], ["register-challenger"], ["promote"]):
         result = mlops(project, *verb)
         assert result.returncode == 0, f"{verb}: {result.stderr}"

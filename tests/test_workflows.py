@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -80,3 +81,12 @@ def test_the_template_and_the_generated_projects_pin_the_same_commits(bakery):
     shared = set(ours) & set(theirs)
     assert shared, "expected common actions"
     assert {a: ours[a] for a in shared} == {a: theirs[a] for a in shared}
+
+
+def test_promoting_after_retrain_is_off_unless_the_variable_says_true(bakery):
+    """The act test runs retrain.yml with the variable on; without it, no job may promote."""
+    text = bakery("default").read(".github/workflows/retrain.yml")
+    jobs = text.split("\njobs:\n", 1)[1]
+    promoting = [block for block in re.split(r"\n(?=  \S)", jobs) if "verb: promote" in block]
+    assert len(promoting) == 1
+    assert "\n    if: vars.PROMOTE_AFTER_RETRAIN == 'true'\n" in promoting[0]

@@ -4,6 +4,7 @@ fits the task. A bad one stops the bake with one line and leaves no folder."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 
@@ -74,3 +75,28 @@ def test_a_relative_csv_is_read_from_where_cookiecutter_started(tmp_path, task):
     assert result.returncode == 0, result.stderr
     copied = output / "team-model" / "data" / "customers.csv"
     assert copied.read_bytes() == csv_file.read_bytes()
+    config = (output / "team-model" / "mlops.toml").read_text(encoding="utf-8")
+    assert '\nid = ["customer_id"]' in config
+    assert '[data] id = ["customer_id"] in mlops.toml' in result.stdout
+
+
+def test_ids_are_named_at_bake_as_the_data_checks_name_them(tmp_path):
+    """The hook flags what `mlops train` would refuse as a row id, and nothing else: a unique
+    `*_no` column and a row counter, not a unique measurement or a repeated code."""
+    rows = [f"{i + 1},T-{i},{i * 1.37 + 0.01:.2f},{i % 3},{'yes' if i % 2 else 'no'}"
+            for i in range(40)]  # fmt: skip
+    csv_file = write(tmp_path / "start" / "t.csv", "row,ticket_no,amount,code,outcome\n"
+                     + "\n".join(rows) + "\n")  # fmt: skip
+    (tmp_path / "out").mkdir()
+    answers = {"dataset": str(csv_file), "target_column": "outcome"}
+    assert cookiecutter_in(tmp_path, tmp_path / "out", answers).returncode == 0
+    config = (tmp_path / "out" / "team-model" / "mlops.toml").read_text(encoding="utf-8")
+    assert '\nid = ["row", "ticket_no"]' in config
+
+
+def test_the_hooks_id_rule_is_the_packages():
+    pattern = re.compile(r'^ID_NAME = re\.compile\(r"(.*)", re\.I\)$', re.M)
+    hook = (TEMPLATE / "hooks" / "post_gen_project.py").read_text(encoding="utf-8")
+    checks = next(TEMPLATE.glob("{{cookiecutter.project_slug}}/src/*/data_checks.py"))
+    assert pattern.findall(hook) == pattern.findall(checks.read_text(encoding="utf-8"))
+    assert len(pattern.findall(hook)) == 1

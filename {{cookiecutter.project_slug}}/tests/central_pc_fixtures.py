@@ -29,7 +29,7 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerPaths, options_from_settings, prepare
 from {{ cookiecutter.package_name }}.users import add_user
 
-from .project import PROJECT_ROOT, with_changes
+from .project import PLATFORM_CONFIG, with_changes
 
 PASSWORD = secrets.token_urlsafe(18)  # made per run, never a literal; 12+ characters
 MLOPS = str(Path(sys.executable).parent / "mlops")
@@ -40,19 +40,19 @@ def toml_value(value) -> str:
 
 
 def write_config(folder: Path, **values) -> Path:
-    """The project's mlops.toml with some `key = value` lines replaced, written into `folder`.
+    """The platform tests' mlops.toml with some `key = value` lines replaced, written into `folder`.
 
     Keys must be unique in the file (port, data_dir, domain, experiment, ...). A CSV source is
-    made absolute so the copy reads the project's data.
+    made absolute so the copy reads the same data.
     """
-    text = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+    text = PLATFORM_CONFIG.read_text(encoding="utf-8")
     for key, value in values.items():
         line = f"{key} = {toml_value(value)}"
         text, count = re.subn(rf"^{key} = .*$", lambda _m, line=line: line, text, flags=re.M)
         assert count == 1, f"{key} must appear once in mlops.toml"
     source = re.search(r'^source = "(.*?)"', text, flags=re.M).group(1)
     if not source.startswith("sklearn:"):
-        absolute = (PROJECT_ROOT / source).as_posix()
+        absolute = (PLATFORM_CONFIG.parent / source).as_posix()
         text = text.replace(f'source = "{source}"', f'source = "{absolute}"')
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "mlops.toml"

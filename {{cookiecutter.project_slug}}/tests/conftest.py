@@ -1,4 +1,4 @@
-"""Shared fixtures: the project's real settings, and a real basic-auth MLflow server.
+"""Shared fixtures: the platform tests' settings, and a real basic-auth MLflow server.
 
 The server is started once per test session on a free 127.0.0.1 port, with the same code
 `mlops server start` uses, and stopped at the end. Each test gets its own experiment and
@@ -7,6 +7,7 @@ registered model names, so tests never see each other's runs.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
 
-from .project import PROJECT_ROOT, with_changes
+from .project import PLATFORM_CONFIG, with_changes
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +39,25 @@ def model_cache(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def project_settings() -> Settings:
-    return load_settings(PROJECT_ROOT / "mlops.toml")
+def platform_project(tmp_path_factory) -> Path:
+    """The platform tests' own project (`tests/fixtures/mlops.toml`), copied out of the
+    checkout: the team's edits and its git state (uncommitted changes mark runs dirty) never
+    change what these tests train, register and promote."""
+    folder = tmp_path_factory.mktemp("platform-project")
+    return Path(shutil.copyfile(PLATFORM_CONFIG, folder / "mlops.toml"))
+
+
+@pytest.fixture(autouse=True)
+def platform_config(monkeypatch, platform_project) -> Path:
+    """Every verb a test runs, in-process or as a child, reads the platform tests' file,
+    never the team's `mlops.toml`."""
+    monkeypatch.setenv("MLOPS_CONFIG", str(platform_project))
+    return platform_project
+
+
+@pytest.fixture(scope="session")
+def platform_settings(platform_project) -> Settings:
+    return load_settings(platform_project)
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +92,11 @@ def as_admin(tracking_server, monkeypatch):
 
 
 @pytest.fixture
-def settings(project_settings, tracking_server) -> Settings:
+def settings(platform_settings, tracking_server) -> Settings:
     """The project's settings aimed at the test server, with names unique to this test."""
     unique = uuid.uuid4().hex[:8]
     return with_changes(
-        project_settings,
+        platform_settings,
         tracking={"uri": tracking_server.url, "experiment": f"test-{unique}"},
         model={"registered_name": f"test-model-{unique}"},
     )

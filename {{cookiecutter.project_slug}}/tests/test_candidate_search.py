@@ -97,7 +97,7 @@ def test_filters_narrow_the_search(settings, as_admin):
 
 
 @pytest.fixture(scope="module")
-def crowded(tracking_server, project_settings):
+def crowded(tracking_server, platform_settings):
     """An experiment of 60 runs built to trip a bar: tied scores and start times, NaN, better
     runs that are unfinished, without a model or not candidates at all."""
     rng = random.Random(7)
@@ -106,7 +106,7 @@ def crowded(tracking_server, project_settings):
         patch.setenv("MLFLOW_TRACKING_PASSWORD", tracking_server.admin_password)
         client = mlflow.MlflowClient(tracking_uri=tracking_server.url)
         experiment_id = client.create_experiment(f"crowded-{uuid.uuid4().hex[:8]}")
-        names = [validation_metric(s.metric.primary) for s in directions(project_settings)]
+        names = [validation_metric(s.metric.primary) for s in directions(platform_settings)]
         for i in range(60):
             kind = rng.choice(["candidate"] * 6 + ["unfinished", "no model", "other"])
             tags = {"mlops.candidate": str(kind != "other").lower(),
@@ -124,28 +124,28 @@ def crowded(tracking_server, project_settings):
 SCORES = [0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 0.9, 0.95]
 
 
-def directions(project_settings):
+def directions(platform_settings):
     """The project's metric and one of the same task ranked the other way."""
-    primary = METRICS[project_settings.metric.primary]
+    primary = METRICS[platform_settings.metric.primary]
     same_task = [m for m in METRICS.values() if m.task == primary.task]
     other = next(m for m in same_task if m.greater_is_better != primary.greater_is_better)
     flipped = with_changes(
-        project_settings,
+        platform_settings,
         metric={"primary": other.name, "greater_is_better": other.greater_is_better},
         promotion={"min_value": None},
     )
-    return [project_settings, flipped]
+    return [platform_settings, flipped]
 
 
 @pytest.mark.parametrize("page", [candidate_search.PAGE, 2], ids=["page-100", "page-2"])
 @pytest.mark.parametrize("direction", [0, 1], ids=["project-metric", "other-direction"])
 def test_the_challengers_score_as_bar_never_changes_the_pick(
-    crowded, project_settings, tracking_server, as_admin, direction, page, monkeypatch
+    crowded, platform_settings, tracking_server, as_admin, direction, page, monkeypatch
 ):
     """Pages of 2 make the ineligible runs above a bar span many pages."""
     monkeypatch.setattr(candidate_search, "PAGE", page)
     experiment_id, client = crowded
-    settings = with_changes(directions(project_settings)[direction],
+    settings = with_changes(directions(platform_settings)[direction],
                             tracking={"uri": tracking_server.url})  # fmt: skip
     full = best_candidate(settings, experiment_id, CandidateFilter())
     best = full.data.metrics[ranking_metric(settings)]

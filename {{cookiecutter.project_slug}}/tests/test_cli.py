@@ -16,18 +16,13 @@ from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.train import train
 
-from .project import PROJECT_ROOT, with_changes
+from .project import with_changes
 
 VERBS = [
     "train", "tune", "upload-pending", "register-challenger", "promote", "rollback", "status",
     "demo", "doctor", "tunnel", "serve", "server", "server start", "server add-user",
     "server set-password", "server remove-user", "server backup", "server restore",
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def project_config(monkeypatch):
-    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
 
 
 def one_line_error(capsys) -> str:

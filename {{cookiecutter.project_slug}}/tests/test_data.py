@@ -7,43 +7,43 @@ from {{ cookiecutter.package_name }}.errors import BadInput
 from .project import with_changes
 
 
-def test_the_split_is_seeded_so_the_holdout_digest_is_stable(project_settings):
-    first, second = load_split(project_settings), load_split(project_settings)
+def test_the_split_is_seeded_so_the_holdout_digest_is_stable(platform_settings):
+    first, second = load_split(platform_settings), load_split(platform_settings)
     assert first.holdout_digest == second.holdout_digest
     pd.testing.assert_frame_equal(first.x_test, second.x_test)
 
 
-def test_another_seed_gives_another_holdout(project_settings):
-    other = with_changes(project_settings, data={"seed": project_settings.data.seed + 1})
-    assert load_split(other).holdout_digest != load_split(project_settings).holdout_digest
+def test_another_seed_gives_another_holdout(platform_settings):
+    other = with_changes(platform_settings, data={"seed": platform_settings.data.seed + 1})
+    assert load_split(other).holdout_digest != load_split(platform_settings).holdout_digest
 
 
-def test_the_holdout_has_the_configured_share(project_settings):
-    split = load_split(project_settings)
+def test_the_holdout_has_the_configured_share(platform_settings):
+    split = load_split(platform_settings)
     share = len(split.x_test) / (len(split.x_test) + len(split.x_train))
-    assert share == pytest.approx(project_settings.data.test_size, abs=0.04)  # row hashes
+    assert share == pytest.approx(platform_settings.data.test_size, abs=0.04)  # row hashes
     assert split.target not in split.x_train.columns
 
 
-def test_a_csv_without_the_target_column_is_rejected(project_settings, tmp_path):
+def test_a_csv_without_the_target_column_is_rejected(platform_settings, tmp_path):
     (tmp_path / "d.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
-    settings = with_changes(project_settings, data={"source": str(tmp_path / "d.csv")})
+    settings = with_changes(platform_settings, data={"source": str(tmp_path / "d.csv")})
     with pytest.raises(BadInput, match=r"not in d\.csv"):
         load_split(settings)
 
 
-def test_a_missing_csv_is_rejected(project_settings, tmp_path):
-    settings = with_changes(project_settings, data={"source": str(tmp_path / "none.csv")})
+def test_a_missing_csv_is_rejected(platform_settings, tmp_path):
+    settings = with_changes(platform_settings, data={"source": str(tmp_path / "none.csv")})
     with pytest.raises(BadInput, match="does not exist"):
         load_split(settings)
 
 
-def test_a_csv_dataset_loads_and_splits(project_settings, tmp_path):
-    split = load_split(project_settings)
+def test_a_csv_dataset_loads_and_splits(platform_settings, tmp_path):
+    split = load_split(platform_settings)
     frame = split.x_train.assign(label=split.y_train.to_numpy())
     frame.to_csv(tmp_path / "train.csv", index=False)
     settings = with_changes(  # the team's drop/id/categorical name its columns, not these
-        project_settings,
+        platform_settings,
         data={"source": str(tmp_path / "train.csv"), "target": "label", "drop": [], "id": [],
               "categorical": []},
     )  # fmt: skip

@@ -92,41 +92,41 @@ def with_csv(settings, folder, frame, drop=(), id=()):
 
 
 @pytest.mark.parametrize("spoil", SPOILERS, ids=lambda f: f.__name__.removeprefix("spoil_"))
-def test_bad_data_is_one_precise_line(project_settings, tmp_path, spoil):
-    frame, expected = spoil(mixed_frame(project_settings.task), project_settings)
+def test_bad_data_is_one_precise_line(platform_settings, tmp_path, spoil):
+    frame, expected = spoil(mixed_frame(platform_settings.task), platform_settings)
     keep_id = spoil is spoil_id_as_category
-    settings = with_csv(project_settings, tmp_path, frame, drop=() if keep_id else [ID_COLUMN])
+    settings = with_csv(platform_settings, tmp_path, frame, drop=() if keep_id else [ID_COLUMN])
     with pytest.raises(BadInput, match=expected) as caught:
         load_split(settings)
     assert len(str(caught.value).splitlines()) == 1
 
 
-def test_the_clean_mixed_csv_passes(project_settings, tmp_path):
-    frame = mixed_frame(project_settings.task)
-    split = load_split(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
+def test_the_clean_mixed_csv_passes(platform_settings, tmp_path):
+    frame = mixed_frame(platform_settings.task)
+    split = load_split(with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN]))
     assert ID_COLUMN not in split.x_train.columns
     assert split.x_train["monthly_spend"].isna().any()
 
 
 @pytest.mark.parametrize("key", ["drop", "categorical"])
-def test_a_listed_column_must_exist(project_settings, tmp_path, key):
-    settings = with_csv(project_settings, tmp_path, mixed_frame(project_settings.task))
+def test_a_listed_column_must_exist(platform_settings, tmp_path, key):
+    settings = with_csv(platform_settings, tmp_path, mixed_frame(platform_settings.task))
     settings = settings.replace("data", **{key: ["no_such_column"]})
     with pytest.raises(BadInput, match=f"\\[data\\] {key}: column 'no_such_column'"):
         load_split(settings)
 
 
-def test_every_class_reaches_the_holdout_and_every_fold(project_settings):
-    data = project_settings.data
+def test_every_class_reaches_the_holdout_and_every_fold(platform_settings):
+    data = platform_settings.data
     train_share = 1 - data.test_size
     assert min_class_rows(data) * train_share >= data.cv_folds
 
 
 @pytest.mark.parametrize("spoil", [spoil_target_missing, spoil_dates, spoil_header_only])
 def test_train_on_bad_data_exits_2_with_one_line(
-    project_settings, tmp_path, monkeypatch, capsys, spoil
+    platform_settings, tmp_path, monkeypatch, capsys, spoil
 ):
-    frame, expected = spoil(mixed_frame(project_settings.task), project_settings)
+    frame, expected = spoil(mixed_frame(platform_settings.task), platform_settings)
     frame.to_csv(tmp_path / "data.csv", index=False)
     config = write_config(
         tmp_path, source=str(tmp_path / "data.csv"), target=TARGET, drop=[ID_COLUMN]
@@ -138,24 +138,24 @@ def test_train_on_bad_data_exits_2_with_one_line(
     assert re.search(expected, err) and "Traceback" not in err
 
 
-def test_doctor_reports_the_data_as_train_sees_it(project_settings, tmp_path):
-    frame = mixed_frame(project_settings.task)
-    good = doctor.data_check(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
+def test_doctor_reports_the_data_as_train_sees_it(platform_settings, tmp_path):
+    frame = mixed_frame(platform_settings.task)
+    good = doctor.data_check(with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN]))
     assert good.status == "ok" and "2 numeric and 2 categorical features" in good.detail
-    frame, expected = spoil_dates(frame, project_settings)
-    [bad] = doctor.data_checks(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
+    frame, expected = spoil_dates(frame, platform_settings)
+    [bad] = doctor.data_checks(with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN]))
     assert bad.status == "FAIL" and bad.code == 2 and re.search(expected, bad.detail)
 
 
-def test_every_data_problem_is_reported_in_one_pass(project_settings, tmp_path, monkeypatch,
+def test_every_data_problem_is_reported_in_one_pass(platform_settings, tmp_path, monkeypatch,
                                                      capsys):  # fmt: skip
     """The raw table with four problems: four doctor lines, and one train line naming all."""
-    frame = mixed_frame(project_settings.task)
-    frame, _ = spoil_dates(frame, project_settings)
+    frame = mixed_frame(platform_settings.task)
+    frame, _ = spoil_dates(frame, platform_settings)
     frame["notes"] = np.nan
     frame["country"] = "NL"
     frame["Passenger Number"] = range(1000, 1000 + len(frame))
-    settings = with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN])
+    settings = with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN])
     verdicts = list(doctor.data_checks(settings))
     assert len(verdicts) == 4 and all(v.status == "FAIL" for v in verdicts)
     assert "looks like a row id" in verdicts[-1].detail
@@ -170,10 +170,10 @@ def test_every_data_problem_is_reported_in_one_pass(project_settings, tmp_path, 
      ("row", lambda n: np.arange(n) + 1),
      ("Sample Number", lambda n: np.arange(n) * 3)],
 )  # fmt: skip
-def test_a_likely_row_id_is_caught_before_it_leaks(project_settings, tmp_path, column, values):
-    frame = mixed_frame(project_settings.task)
+def test_a_likely_row_id_is_caught_before_it_leaks(platform_settings, tmp_path, column, values):
+    frame = mixed_frame(platform_settings.task)
     frame[column] = values(len(frame))
     with pytest.raises(BadInput, match=f"column '{column}' looks like a row id"):
-        load_split(with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN]))
-    named = with_csv(project_settings, tmp_path, frame, drop=[ID_COLUMN], id=[column])
+        load_split(with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN]))
+    named = with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN], id=[column])
     assert column not in load_split(named).x_train.columns

@@ -64,11 +64,11 @@ def team_csvs(draw, task: str) -> pd.DataFrame:
 
 
 @pytest.fixture
-def fit_csv(project_settings, tmp_path_factory):
+def fit_csv(platform_settings, tmp_path_factory):
     def fit(frame: pd.DataFrame) -> None:
         path = tmp_path_factory.mktemp("csv") / "data.csv"
         frame.to_csv(path, index=False)
-        chosen = project_settings.replace("data", source=str(path), target=TARGET, drop=[])
+        chosen = platform_settings.replace("data", source=str(path), target=TARGET, drop=[])
         try:
             split = load_split(chosen)
             fit_candidate(chosen, split, {})
@@ -85,5 +85,5 @@ def fit_csv(project_settings, tmp_path_factory):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_any_csv_is_fitted_or_refused_in_one_line(project_settings, fit_csv, data):
-    fit_csv(data.draw(team_csvs(project_settings.task)))
+def test_any_csv_is_fitted_or_refused_in_one_line(platform_settings, fit_csv, data):
+    fit_csv(data.draw(team_csvs(platform_settings.task)))

@@ -31,14 +31,14 @@ def table(seed: int, rows: int, start: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def split_of(project_settings, tmp_path_factory):
+def split_of(platform_settings, tmp_path_factory):
     def split(frame: pd.DataFrame, **data):
         path = tmp_path_factory.mktemp("csv") / "table.csv"
         frame.to_csv(path, index=False)
         values = {"source": str(path), "target": TARGET, "drop": ["id"], "id": [], **data}
         if values["id"]:
             values["drop"] = []
-        classifying = project_settings.model_copy(update={"task": "classification"})
+        classifying = platform_settings.model_copy(update={"task": "classification"})
         return load_split(classifying.replace("data", **values))
 
     return split

@@ -64,9 +64,9 @@ def test_every_setting_the_docs_name_exists(page, found):
 
 
 @pytest.mark.parametrize(("page", "name"), mentions(re.compile(r"--set (?!NAME=)([A-Za-z_]\w*)=")))
-def test_every_set_example_names_a_parameter_of_this_projects_model(page, name, project_settings):
+def test_every_set_example_names_a_parameter_of_this_projects_model(page, name, platform_settings):
     """`--set C=0.5` is an error for a regression model: each example fits the baked task."""
-    assert name[0] in project_settings.model.params, f"{page}: `--set {name[0]}=...`"
+    assert name[0] in platform_settings.model.params, f"{page}: `--set {name[0]}=...`"
 
 
 def test_the_docs_name_commands_and_settings():

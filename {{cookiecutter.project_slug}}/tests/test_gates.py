@@ -100,38 +100,38 @@ CASES = [
 ]
 
 
-def settings_for(project_settings, metric: str, gates: dict):
+def settings_for(platform_settings, metric: str, gates: dict):
     task = "classification" if metric == "f1" else "regression"
-    changed = project_settings.model_copy(update={"task": task})
+    changed = platform_settings.model_copy(update={"task": task})
     changed = changed.replace("metric", primary=metric, greater_is_better=metric == "f1")
     return changed.replace("promotion", **{**OFF, **gates})
 
 
 @pytest.mark.parametrize(("metric", "gates", "challenger", "champion", "lower", "expected"), CASES)
 def test_each_gate_and_the_decision_agree_with_the_worked_verdict(
-    project_settings, metric, gates, challenger, champion, lower, expected
+    platform_settings, metric, gates, challenger, champion, lower, expected
 ):
-    settings = settings_for(project_settings, metric, gates)
+    settings = settings_for(platform_settings, metric, gates)
     bootstrap = improvement(lower) if lower is not None else None
     checks = check_gates(settings, challenger, champion, bootstrap)
     assert {check.name: check.held for check in checks} == expected
     assert all_hold(checks) == all(expected.values())
 
 
-def test_the_bootstrap_gate_needs_the_bootstrap(project_settings):
-    settings = settings_for(project_settings, "f1", {"confidence": 0.95})
+def test_the_bootstrap_gate_needs_the_bootstrap(platform_settings):
+    settings = settings_for(platform_settings, "f1", {"confidence": 0.95})
     with pytest.raises(ValueError, match="bootstrap"):
         check_gates(settings, 0.9, 0.8, None)
 
 
-def test_each_check_says_what_it_requires_and_what_it_saw(project_settings):
-    settings = settings_for(project_settings, "f1", {"min_value": 0.8, "confidence": 0.9})
+def test_each_check_says_what_it_requires_and_what_it_saw(platform_settings):
+    settings = settings_for(platform_settings, "f1", {"min_value": 0.8, "confidence": 0.9})
     value, significance = check_gates(settings, 0.85, 0.8, improvement(0.0123))
     assert (value.required, value.observed) == ("f1 >= 0.8", "0.8500")
     assert significance.required == "90% lower bound of the improvement > 0"
     assert significance.observed == "+0.0123"
 
 
-def test_register_challenger_labels_the_min_value_gate_with_its_score(project_settings):
-    check = min_value_check(project_settings, 0.5, 0.8, label="cv_f1")
+def test_register_challenger_labels_the_min_value_gate_with_its_score(platform_settings):
+    check = min_value_check(platform_settings, 0.5, 0.8, label="cv_f1")
     assert check.required.startswith("cv_f1 ") and not check.held

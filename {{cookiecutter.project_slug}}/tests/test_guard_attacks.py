@@ -57,7 +57,7 @@ class Scene:
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory, project_settings) -> Scene:
+def scene(tmp_path_factory, platform_settings) -> Scene:
     """A server of its own: a 1 s login cache, so that the lock-out attack meets real checks."""
     root = tmp_path_factory.mktemp("attacks")
     paths = ServerPaths(root / "data", root / "artifacts")
@@ -65,7 +65,7 @@ def scene(tmp_path_factory, project_settings) -> Scene:
     password, _ = prepare(paths, options)
     with LocalServer(paths, options, password).start() as server:
         settings = on_server(
-            project_settings.replace("tracking", uri=server.url, experiment=unique("attacks")),
+            platform_settings.replace("tracking", uri=server.url, experiment=unique("attacks")),
             server,
         ).replace("model", registered_name=unique("attacked"))
         users = {role: new_user(settings, role) for role in ("member", "ci")}

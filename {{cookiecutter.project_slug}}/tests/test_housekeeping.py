@@ -25,7 +25,8 @@ def model_folder(paths: ServerPaths, experiment_id: str, model_id: str):
 def test_gc_lists_then_frees_only_what_nobody_uses(settings, tmp_path, monkeypatch, capsys):
     with server_of_its_own(settings, tmp_path, monkeypatch) as (server, team, client):
         paths, password = server.paths, server.admin_password
-        runs = [train(team, {"C": c}).run_id for c in (0.01, 1.0, 100.0)]
+        knob = next(iter(team.model.params))  # C or alpha: the baked task's first parameter
+        runs = [train(team, {knob: value}).run_id for value in (0.01, 1.0, 100.0)]
         version = client.get_model_version(
             team.model.registered_name, register_challenger(team).version
         )

@@ -18,9 +18,9 @@ from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import fit_candidate
 
 from .central_pc_fixtures import write_config
-from .project import PROJECT_ROOT
+from .project import PLATFORM_CONFIG
 
-TEXT = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+TEXT = PLATFORM_CONFIG.read_text(encoding="utf-8")
 KEYS = sorted(set(re.findall(r"(?m)^(\w+) = ", TEXT)))
 LITERALS = [
     '""', '"x"', '"sklearn:nope"', "-1", "0", "1", "0.5", "1e400", "-1e-9", "true", "[]", "{}",
@@ -62,17 +62,17 @@ def test_any_edit_of_the_settings_loads_or_is_one_line(tmp_path_factory, text):
 
 
 @pytest.fixture(scope="module")
-def split(project_settings):
-    return load_split(project_settings)
+def split(platform_settings):
+    return load_split(platform_settings)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # max_iter=0 is fine
 @given(name=st.sampled_from(["C", "alpha", "max_iter", "solver", "tol", "nope"]),
        value=st.sampled_from(LITERALS) | st.text(max_size=8))  # fmt: skip
 @EXAMPLES
-def test_any_set_value_fits_or_is_one_line(project_settings, split, name, value):
+def test_any_set_value_fits_or_is_one_line(platform_settings, split, name, value):
     try:
-        fit_candidate(project_settings, split, parse_overrides([f"{name}={value}"]))
+        fit_candidate(platform_settings, split, parse_overrides([f"{name}={value}"]))
     except BadInput as refusal:
         assert str(refusal) and "\n" not in str(refusal)
 

@@ -6,12 +6,12 @@ from {{ cookiecutter.package_name }}.metrics import METRICS, evaluate, is_better
 from {{ cookiecutter.package_name }}.model import pipeline_for
 
 
-def test_every_metric_of_the_task_is_scored(project_settings):
-    split = load_split(project_settings)
-    model = pipeline_for(project_settings, split.x_train)
+def test_every_metric_of_the_task_is_scored(platform_settings):
+    split = load_split(platform_settings)
+    model = pipeline_for(platform_settings, split.x_train)
     model.fit(split.x_train, split.y_train)
-    scores = evaluate(model, split.x_test, split.y_test, project_settings.task)
-    expected = {m.name for m in METRICS.values() if m.task == project_settings.task}
+    scores = evaluate(model, split.x_test, split.y_test, platform_settings.task)
+    expected = {m.name for m in METRICS.values() if m.task == platform_settings.task}
     assert set(scores) == expected
     assert all(isinstance(value, float) for value in scores.values())
 

@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.mlflow_environment import HTTP_DEFAULTS, environment
 from {{ cookiecutter.package_name }}.process import free_port
 
-from .project import PROJECT_ROOT, with_changes
+from .project import PLATFORM_CONFIG, with_changes
 
 TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
 
@@ -29,7 +29,7 @@ def test_a_block_sets_variables_and_restores_them_even_on_failure(monkeypatch):
 
 @pytest.mark.parametrize("users_uri", [None, "http://127.0.0.1:1"])
 def test_connected_points_mlflow_at_the_server_only_inside_the_block(
-    project_settings, monkeypatch, users_uri
+    platform_settings, monkeypatch, users_uri
 ):
     if users_uri:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", users_uri)
@@ -38,7 +38,7 @@ def test_connected_points_mlflow_at_the_server_only_inside_the_block(
     monkeypatch.setenv(TIMEOUT, "3")  # the user's choice wins over the project's default
     for name in set(HTTP_DEFAULTS) - {TIMEOUT}:
         monkeypatch.delenv(name, raising=False)
-    settings = with_changes(project_settings, tracking={"uri": "http://127.0.0.1:9"})
+    settings = with_changes(platform_settings, tracking={"uri": "http://127.0.0.1:9"})
     with tracking.connected(settings) as uri:
         assert uri == mlflow.get_tracking_uri() == "http://127.0.0.1:9"
         assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
@@ -53,7 +53,7 @@ def test_connected_points_mlflow_at_the_server_only_inside_the_block(
 
 def test_a_verb_leaves_the_environment_as_it_found_it(monkeypatch):
     """A verb run in-process (as tests and notebooks do) changes nothing around it."""
-    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    monkeypatch.setenv("MLOPS_CONFIG", str(PLATFORM_CONFIG))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     before = dict(os.environ)
     assert main(["status"]) == 3  # nobody listens there

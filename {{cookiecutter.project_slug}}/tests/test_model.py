@@ -23,16 +23,16 @@ def test_an_override_without_a_name_or_value_is_rejected(pair):
         parse_overrides([pair])
 
 
-def test_the_configured_estimator_builds_with_its_params(project_settings):
-    pipeline = built(project_settings.model.estimator, project_settings.model.params, seed=7)
+def test_the_configured_estimator_builds_with_its_params(platform_settings):
+    pipeline = built(platform_settings.model.estimator, platform_settings.model.params, seed=7)
     estimator = pipeline.named_steps["model"]
-    for name, value in project_settings.model.params.items():
+    for name, value in platform_settings.model.params.items():
         assert estimator.get_params()[name] == value
 
 
-def test_an_unknown_parameter_names_the_known_ones(project_settings):
+def test_an_unknown_parameter_names_the_known_ones(platform_settings):
     with pytest.raises(BadInput, match=r"unknown parameter 'no_such_param'.*known:"):
-        built(project_settings.model.estimator, {"no_such_param": 1})
+        built(platform_settings.model.estimator, {"no_such_param": 1})
 
 
 def test_the_seed_reaches_estimators_that_take_one():

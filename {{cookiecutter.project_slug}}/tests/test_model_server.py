@@ -32,10 +32,10 @@ pytestmark = pytest.mark.central_pc  # task-independent: run once per template s
 
 
 @pytest.fixture(scope="module")
-def champion(project_settings, tracking_server, tmp_path_factory):
+def champion(platform_settings, tracking_server, tmp_path_factory):
     """A trained model registered as champion, and a reader who may serve it."""
     settings = with_changes(
-        project_settings,
+        platform_settings,
         tracking={"uri": tracking_server.url, "experiment": unique("serve")},
         model={"registered_name": unique("served-model")},
     )

@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.tune import tune
 
 from .http_proxy import Proxy
 from .mixed_data import mixed_settings
-from .project import PROJECT_ROOT
+from .project import PLATFORM_CONFIG
 
 
 @pytest.fixture(autouse=True)
@@ -144,7 +144,7 @@ def test_a_tune_without_server_keeps_its_best(settings, as_admin, dead_server, m
 
 
 def test_the_commands_exit_3_then_0(as_admin, dead_server, monkeypatch, capsys):
-    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    monkeypatch.setenv("MLOPS_CONFIG", str(PLATFORM_CONFIG))
     assert main(["train"]) == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "upload-pending" in err
@@ -163,7 +163,7 @@ def test_a_damaged_folder_is_bad_input_and_stays(settings, pending_dir, capsys, 
     (damaged / "run.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
     with pytest.raises(BadInput, match="damaged"):
         upload_all(settings)
-    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    monkeypatch.setenv("MLOPS_CONFIG", str(PLATFORM_CONFIG))
     assert main(["upload-pending"]) == 2
     assert "damaged" in capsys.readouterr().err
     assert damaged.is_dir()

@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import client_as, config_for, new_user, on_server, one_line_error, unique
 from .postgres_cluster import AVAILABLE
-from .project import PROJECT_ROOT, with_changes
+from .project import PLATFORM_CONFIG, with_changes
 
 pytestmark = [
     pytest.mark.central_pc,
@@ -55,7 +55,7 @@ def test_runs_land_in_postgresql_not_in_sqlite(settings, postgres_uri, tmp_path,
 
 
 def test_the_database_password_never_goes_in_the_file(tmp_path):
-    shipped = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+    shipped = PLATFORM_CONFIG.read_text(encoding="utf-8")
     uri = "postgresql://mlflow:secret@db/mlflow"
     text = shipped.replace('backend_store_uri = ""', f'backend_store_uri = "{uri}"')
     (tmp_path / "mlops.toml").write_text(text, encoding="utf-8")

@@ -1,5 +1,8 @@
 """The registry's rules: missing aliases, created resources, and who may move champion."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from mlflow import MlflowClient
 
@@ -32,6 +35,22 @@ def test_resources_are_created_once(settings, as_admin):
     assert client.get_registered_model(settings.model.registered_name).name
 
 
+@pytest.mark.parametrize("ensure", [ensure_experiment, ensure_registered_model])
+def test_racing_creators_all_get_the_one_resource(settings, as_admin, ensure):
+    """Eight verbs that find the resource missing at the same moment (register-challenger on
+    three runners, trainers on Colab): each ends with it, none with RESOURCE_ALREADY_EXISTS."""
+    name, start = f"{settings.model.registered_name}-race", threading.Barrier(8)
+
+    def create(_):
+        client = MlflowClient()
+        start.wait(timeout=60)
+        return ensure(client, name)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(create, range(8)))
+    assert len(set(results)) == 1
+
+
 def test_a_deleted_experiment_is_refused_not_resurrected(settings, as_admin):
     client = MlflowClient()
     client.delete_experiment(ensure_experiment(client, settings.tracking.experiment))
@@ -50,9 +69,9 @@ def test_a_deleted_experiment_is_refused_not_resurrected(settings, as_admin):
     ],
 )
 def test_approvers_guard_every_move_of_champion(
-    project_settings, monkeypatch, approvers, actions, actor, allowed
+    platform_settings, monkeypatch, approvers, actions, actor, allowed
 ):
-    settings = project_settings.replace("promotion", approvers=approvers)
+    settings = platform_settings.replace("promotion", approvers=approvers)
     monkeypatch.delenv("GITHUB_ACTOR", raising=False)
     monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", actor)
     if actions:

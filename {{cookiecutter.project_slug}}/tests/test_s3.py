@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import server_of_its_own, unique
-from .project import PROJECT_ROOT
+from .project import PLATFORM_CONFIG
 
 pytestmark = pytest.mark.central_pc
 
@@ -88,7 +88,7 @@ def test_runs_and_registered_models_live_in_the_bucket(
     "destination", ["bucket-without-scheme", "s3://", "gs://other-cloud/x", "s3://key:secret@b/x"]
 )
 def test_a_bad_destination_is_refused(destination, tmp_path):
-    text = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+    text = PLATFORM_CONFIG.read_text(encoding="utf-8")
     text = text.replace('artifacts_destination = ""', f'artifacts_destination = "{destination}"')
     (tmp_path / "mlops.toml").write_text(text, encoding="utf-8")
     with pytest.raises(BadInput, match="artifacts_destination"):

@@ -258,9 +258,9 @@ def matrix_server(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def team(matrix_server, project_settings) -> Team:
+def team(matrix_server, platform_settings) -> Team:
     settings = on_server(
-        project_settings.replace("tracking", uri=matrix_server.url, experiment=unique("matrix")),
+        platform_settings.replace("tracking", uri=matrix_server.url, experiment=unique("matrix")),
         matrix_server,
     ).replace("model", registered_name=unique("matrix-model"))
     users = {role: new_user(settings, role) for role in ("reader", "member", "ci")}

@@ -285,8 +285,8 @@ def test_the_allowed_hosts_keep_the_local_names_and_add_the_tunnel():
     assert host_of("https://a.example/x") == "a.example" and host_of("") == ""
 
 
-def test_paths_follow_the_settings(project_settings, tmp_path):
-    paths = ServerPaths.from_settings(project_settings, tmp_path / "d", tmp_path / "a")
+def test_paths_follow_the_settings(platform_settings, tmp_path):
+    paths = ServerPaths.from_settings(platform_settings, tmp_path / "d", tmp_path / "a")
     assert paths.backend_db == tmp_path / "d" / "mlflow.db"
     assert paths.admin_password_file.parent == paths.secret_key_file.parent == tmp_path / "d"
 

@@ -28,7 +28,7 @@ from {{ cookiecutter.package_name }}.tune import (
 )
 from {{ cookiecutter.package_name }}.validation import spread_metric, validation_metric
 
-from .project import PROJECT_ROOT, with_changes
+from .project import PLATFORM_CONFIG, with_changes
 
 PICKABLE = "tags.`mlops.candidate` = 'true' AND tags.`mlops.has_model` = 'true'"
 
@@ -78,13 +78,13 @@ def test_the_search_is_seeded(settings):
     assert scores[0] == scores[1]
 
 
-def test_the_best_trial_is_chosen_by_validation_never_by_the_holdout(project_settings):
-    primary = project_settings.metric.primary
+def test_the_best_trial_is_chosen_by_validation_never_by_the_holdout(platform_settings):
+    primary = platform_settings.metric.primary
     ranked_by = validation_metric(primary)
-    good, bad = (0.9, 0.5) if project_settings.metric.greater_is_better else (0.5, 0.9)
+    good, bad = (0.9, 0.5) if platform_settings.metric.greater_is_better else (0.5, 0.9)
     lucky_on_holdout = Trial(1, {}, FittedCandidate(None, {}, {ranked_by: bad, primary: good}))
     validated = Trial(2, {}, FittedCandidate(None, {}, {ranked_by: good, primary: bad}))
-    assert pick_best([lucky_on_holdout, validated], project_settings) is validated
+    assert pick_best([lucky_on_holdout, validated], platform_settings) is validated
 
 
 def test_random_search_is_scikit_learns_parameter_sampler():
@@ -150,7 +150,7 @@ def test_a_bad_trial_count_or_method_is_bad_input(settings, trials, method):
 
 
 def test_the_command_exits_2_on_a_bad_space(tmp_path, monkeypatch, capsys):
-    text = (PROJECT_ROOT / "mlops.toml").read_text(encoding="utf-8")
+    text = PLATFORM_CONFIG.read_text(encoding="utf-8")
     config = tmp_path / "mlops.toml"
     config.write_text(re.sub(r"\[tune\.space\][^\[]*", "[tune.space]\nnope = []\n\n", text))
     monkeypatch.setenv("MLOPS_CONFIG", str(config))
@@ -160,7 +160,7 @@ def test_the_command_exits_2_on_a_bad_space(tmp_path, monkeypatch, capsys):
 
 
 def test_the_command_prints_the_parent_and_the_best_run(as_admin, monkeypatch, capsys):
-    monkeypatch.setenv("MLOPS_CONFIG", str(PROJECT_ROOT / "mlops.toml"))
+    monkeypatch.setenv("MLOPS_CONFIG", str(PLATFORM_CONFIG))
     assert main(["tune", "--trials", "2", "--method", "grid", "--run-name", "cli-tune"]) == 0
     out = capsys.readouterr().out
     assert "2 trials" in out and f"{as_admin.url}/#/experiments/" in out

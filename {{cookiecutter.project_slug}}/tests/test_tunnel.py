@@ -37,13 +37,13 @@ DOMAIN = "team-test.ngrok-free.app"
 
 
 @pytest.fixture
-def tunnel_settings(project_settings, monkeypatch):
+def tunnel_settings(platform_settings, monkeypatch):
     monkeypatch.delenv("NGROK_AUTHTOKEN", raising=False)
     monkeypatch.delenv("TUNNEL_TOKEN", raising=False)
 
     def make(provider: str, domain: str = DOMAIN, **server):
         return with_changes(
-            project_settings, tunnel={"provider": provider, "domain": domain}, server=server
+            platform_settings, tunnel={"provider": provider, "domain": domain}, server=server
         )
 
     return make

@@ -51,13 +51,20 @@ def move_alias(client: MlflowClient, name: str, alias: str, version: ModelVersio
 
 
 def ensure_registered_model(client: MlflowClient, name: str) -> None:
-    """Create the registered model when it does not exist yet (grants need it to exist)."""
+    """Create the registered model when it does not exist yet (grants need it to exist).
+
+    Idempotent under a race: when two verbs both find it missing, the one that loses the
+    creation finds it made by the other, which is all it needed."""
     try:
         client.get_registered_model(name)
     except MlflowException as exc:
         if not is_not_found(exc):
             raise
-        client.create_registered_model(name, description="Managed by the mlops command.")
+        try:
+            client.create_registered_model(name, description="Managed by the mlops command.")
+        except MlflowException as lost:
+            if lost.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
@@ -65,7 +72,15 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None and experiment.lifecycle_stage == "deleted":
         raise BadInput(f"experiment {name!r} is deleted on the server; restore or rename it")
-    return experiment.experiment_id if experiment else client.create_experiment(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException as lost:  # another verb created it since we looked: use theirs
+        raced = client.get_experiment_by_name(name)
+        if lost.error_code != "RESOURCE_ALREADY_EXISTS" or raced is None:
+            raise
+        return raced.experiment_id
 
 
 def check_approvers(settings: Settings, verb: str) -> None:

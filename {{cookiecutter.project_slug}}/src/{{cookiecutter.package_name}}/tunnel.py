@@ -151,9 +151,7 @@ def open_ngrok(chosen: TunnelPlan) -> Published:
     except ImportError:
         raise BadInput("pyngrok is not installed here: uv sync --extra server") from None
     installed = shutil.which("ngrok")  # else pyngrok downloads its own agent on first use
-    config = conf.PyngrokConfig(
-        auth_token=os.environ["NGROK_AUTHTOKEN"], **({"ngrok_path": installed} if installed else {})
-    )
+    config = conf.PyngrokConfig(auth_token=os.environ["NGROK_AUTHTOKEN"], ngrok_path=installed)
     try:
         tunnel = ngrok.connect(chosen.local_url, pyngrok_config=config, url=chosen.public_url)
     except PyngrokNgrokInstallError as exc:  # the agent is downloaded on first use
@@ -163,6 +161,8 @@ def open_ngrok(chosen: TunnelPlan) -> Published:
         ) from None
     except PyngrokError as exc:
         raise ServerUnavailable(f"ngrok refused the tunnel: {first_line(exc)}") from None
+    if tunnel.public_url is None:
+        raise ServerUnavailable("ngrok opened a tunnel without a public URL: see its dashboard")
     process = ngrok.get_ngrok_process(config).proc
     return Published(tunnel.public_url, process, lambda: ngrok.kill(config))
 
