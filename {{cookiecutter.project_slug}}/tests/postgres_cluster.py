@@ -19,6 +19,8 @@ import psycopg
 
 from {{ cookiecutter.package_name }}.process import free_port
 
+from .orphans import after_the_runner
+
 
 def _postgres_binary(name: str) -> str | None:
     found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
@@ -63,8 +65,11 @@ def running_cluster() -> Iterator[Cluster]:
     run(INITDB, "-D", str(data), "-A", "trust", "-U", "postgres")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
     run(PG_CTL, "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+    stop = [*prefix, PG_CTL, "-D", str(data), "-m", "fast", "-w", "stop"]
+    watchdog = after_the_runner([*prefix, PG_CTL, "-D", str(data), "-m", "immediate", "stop"])
     try:
         yield Cluster(port)
     finally:
-        run(PG_CTL, "-D", str(data), "-m", "fast", "-w", "stop")
+        watchdog.kill()
+        run(*stop)
         shutil.rmtree(root, ignore_errors=True)

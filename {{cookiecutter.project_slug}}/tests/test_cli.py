@@ -155,7 +155,9 @@ def test_a_user_who_may_not_move_aliases_gets_403_and_nothing_moves(
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
     capsys.readouterr()  # the set-up's download progress
     assert main(["promote"]) == 3
-    assert "denied the request (403)" in one_line_error(capsys)
+    refusal = one_line_error(capsys)
+    assert "denied the request (403): this needs the ci role" in refusal
+    assert f"which {user!r} lacks" in refusal and "add-user NAME --role ci" in refusal
 
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", as_admin.admin_password)

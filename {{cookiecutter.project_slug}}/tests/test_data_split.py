@@ -26,7 +26,7 @@ def table(seed: int, rows: int, start: int = 0) -> pd.DataFrame:
         "x": rng.normal(size=rows).round(4),
         "n": rng.integers(0, 9, rows),
         "colour": rng.choice(["red", "blue", "green"], rows),
-        TARGET: rng.choice([0, 1, 1], rows),
+        TARGET: rng.permutation(np.resize([0, 1, 1], rows)),  # a third of each table is 0
     })  # fmt: skip
 
 

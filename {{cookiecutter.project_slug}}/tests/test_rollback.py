@@ -7,6 +7,7 @@ from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.registry import CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.rollback import rollback
+from {{ cookiecutter.package_name }}.status import status
 from {{ cookiecutter.package_name }}.train import train
 
 from .http_proxy import Proxy, alias_moves
@@ -41,6 +42,8 @@ def test_rollback_restores_the_previous_champion_once(settings, promoted_twice):
     with pytest.raises(BadInput, match="already is previous-champion"):
         rollback(settings)
     assert version_of(settings, CHAMPION) == version
+    said = status(settings).text.splitlines()[-1]
+    assert said.startswith(f"previous-champion = champion (version {version}): the last move")
     tags = MlflowClient().get_model_version(settings.model.registered_name, newer).tags
     assert tags["mlops.rolled_back_by"] == "admin" and "mlops.rolled_back_at" in tags
 

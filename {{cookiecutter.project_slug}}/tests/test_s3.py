@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import server_of_its_own, unique
+from .orphans import dies_with_the_runner
 from .project import PLATFORM_CONFIG
 
 pytestmark = pytest.mark.central_pc
@@ -36,7 +37,7 @@ def s3_endpoint():
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=dies_with_the_runner,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

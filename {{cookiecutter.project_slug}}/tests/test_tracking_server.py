@@ -132,6 +132,12 @@ def test_first_start_says_where_the_generated_password_is(central):
     assert central.admin_password not in first, "no terminal: the password is not printed"
 
 
+def test_a_start_prints_nothing_a_user_cannot_act_on(central):
+    """No deprecation warning from MLflow's imports, no note about a registry URI nobody set."""
+    started = central.process.output()
+    assert "Warning" not in started and "Registry store URI not provided" not in started
+
+
 def test_secrets_are_readable_by_their_owner_only(central):
     for name in ("admin_password", "flask_secret_key"):
         assert stat.S_IMODE((central.data_dir / name).stat().st_mode) == 0o600, name

@@ -194,7 +194,10 @@ def _check_min_value(settings: Settings, metric: float, min_value: float | None)
     check = min_value_check(settings, metric, min_value, label=ranking_metric(settings))
     if check is None or check.held:
         return
-    reason = f"no candidate reaches {check.required}: the best run scores {metric:.4f}"
+    reason = (
+        f"no candidate reaches {check.required}: the best run scores {metric:.4f} (the gate is "
+        "[promotion] min_value in mlops.toml: lower it only if the data cannot do better)"
+    )
     write_step_summary(f"## Register challenger: refused\n\n{reason}")
     raise GateRefused(reason)
 
@@ -218,7 +221,7 @@ def register_challenger(
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
         min_value = settings.promotion.min_value if min_value is None else min_value
-        with tracking.server_errors(uri):
+        with tracking.server_errors(uri, "ci"):
             experiment_id = tracking.experiment_id(settings.tracking.experiment, create=False)
             current = aliased_version(client, name, CHALLENGER)
             if newer_than_challenger:

@@ -103,8 +103,9 @@ def _target_problems(target: pd.Series, settings: Settings) -> list[str]:
     needed = min_class_rows(settings.data)
     rare = counts[counts < needed]
     if len(rare):
+        label = rare.index[0].item() if hasattr(rare.index[0], "item") else rare.index[0]
         return [
-            f"class {rare.index[0]!r} of target {name!r} has {int(rare.iloc[0])} rows; the "
+            f"class {label!r} of target {name!r} has {int(rare.iloc[0])} rows; the "
             f"holdout and {settings.data.cv_folds}-fold validation need at least {needed} per "
             "class (merge rare classes or remove their rows)"
         ]

@@ -23,7 +23,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from . import tracking
+from . import server_launcher, tracking
 from .data import load_split
 from .errors import ServerUnavailable
 from .model_files import fetch_verified
@@ -44,7 +44,7 @@ def champion(settings: Settings) -> ModelVersion:
     """The version `champion` points at; a clear line when there is none yet."""
     with tracking.connected(settings) as uri:
         name = settings.model.registered_name
-        with tracking.server_errors(uri), tracking.first_contact():
+        with tracking.server_errors(uri, "reader"), tracking.first_contact():
             return require_alias(
                 MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote"
             )
@@ -58,13 +58,14 @@ def verified_copy(settings: Settings, version: ModelVersion) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     # A folder of its own: another `mlops serve` (or test) never rewrites files being loaded
     folder = Path(tempfile.mkdtemp(prefix=f"{version.name}-v{version.version}-", dir=root))
-    with tracking.connected(settings) as uri, tracking.server_errors(uri):
+    with tracking.connected(settings) as uri, tracking.server_errors(uri, "reader"):
         return fetch_verified(settings.model.registered_name, version, folder).folder
 
 
 def scoring_command(model_uri: str, port: int) -> list[str]:
+    """`mlflow models serve` through the launcher: it dies with `mlops serve`, even on kill -9."""
     return [
-        sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+        sys.executable, "-m", server_launcher.__name__, "models", "serve", "-m", model_uri,
         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1",
     ]  # fmt: skip
 
@@ -76,6 +77,7 @@ def scoring_environment(tracking_uri: str) -> dict[str, str]:
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+        server_launcher.PARENT_ENV: str(os.getpid()),
     }
 
 

@@ -190,7 +190,7 @@ def upload_all(settings: Settings) -> list[Uploaded]:
         return []
     with tracking.connected(settings) as uri:
         uploaded = []
-        with tracking.server_errors(uri):
+        with tracking.server_errors(uri, "member"):
             for run in saved:
                 uploaded.append(upload(settings, run, uri))
         return uploaded

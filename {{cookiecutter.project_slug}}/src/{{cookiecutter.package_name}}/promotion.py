@@ -177,7 +177,7 @@ def promote(settings: Settings, dry_run: bool = False, without_champion: bool = 
     with tracking.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
-        with tracking.server_errors(uri):
+        with tracking.server_errors(uri, "ci"):
             with tracking.first_contact():
                 challenger = require_alias(
                     client, name, CHALLENGER, "run `mlops register-challenger` first"

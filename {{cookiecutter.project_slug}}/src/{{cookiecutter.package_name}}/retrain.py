@@ -27,7 +27,7 @@ def params_like(settings: Settings, alias: str) -> dict[str, object]:
     with tracking.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
-        with tracking.server_errors(uri):
+        with tracking.server_errors(uri, "member"):
             version = require_alias(client, name, alias, "promote a challenger first")
             run = client.get_run(version.run_id or "")
     estimator = run.data.tags.get(ESTIMATOR_TAG)

@@ -37,7 +37,7 @@ def rollback(settings: Settings, dry_run: bool = False) -> str:
     with tracking.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
-        with tracking.server_errors(uri):
+        with tracking.server_errors(uri, "ci"):
             with tracking.first_contact():
                 previous = require_alias(client, name, PREVIOUS, "nothing to roll back to")
             with tempfile.TemporaryDirectory(prefix="mlops-rollback-") as folder:

@@ -1,17 +1,18 @@
-"""The tracking server's process: `mlflow server`, bound to the `mlops` process that started it.
+"""MLflow's servers (`mlflow server`, `mlflow models serve`), bound to the `mlops` process that
+started them.
 
-`mlflow server` runs uvicorn as a child, and nothing stops that child when `mlflow server` or
-`mlops server start` dies without cleaning up (`kill -9`, an OOM kill, a closed terminal): the
-orphan keeps the databases open and keeps answering. Started as
+Both run their web server as a child, and nothing stops that child when the `mlops` process
+dies without cleaning up (`kill -9`, an OOM kill, a closed terminal): the orphan keeps the
+databases open, keeps its port and keeps answering. Started as
 
-    python -m {{ cookiecutter.package_name }}.server_launcher <mlflow server arguments>
+    python -m {{ cookiecutter.package_name }}.server_launcher server <mlflow server arguments>
+    python -m {{ cookiecutter.package_name }}.server_launcher models serve <mlflow models serve arguments>
 
 in a process group of its own, this process asks Linux to send it SIGTERM when its parent dies
-(`PR_SET_PDEATHSIG`), and on SIGTERM, SIGINT or SIGHUP stops its whole group (the uvicorn
-supervisor and its worker) before it exits. Once MLflow has prepared the command line, it
+(`PR_SET_PDEATHSIG`), and on SIGTERM, SIGINT or SIGHUP stops its whole group (the web server
+and its workers) before it exits. Once `mlflow server` has prepared the command line, it
 becomes uvicorn (`exec`): the parent-death signal survives the exec, and uvicorn stops
-gracefully on it. Elsewhere, `restore` and `server start` still
-refuse while the port answers.
+gracefully on it. Elsewhere, `restore` and `server start` still refuse while the port answers.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def stop_group(signum: int, _frame) -> None:
 
 
 def main(argv: list[str]) -> None:
+    """`argv` is MLflow's own command line after `mlflow`."""
     os.umask(0o077)  # the databases MLflow creates at start-up: the server's OS user's only
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop_group)
@@ -55,7 +57,7 @@ def main(argv: list[str]) -> None:
 
     if hasattr(mlflow.server, "_exec_cmd"):
         mlflow.server._exec_cmd = exec_in_place
-    cli.main(["server", *argv], prog_name="mlflow")
+    cli.main(argv, prog_name="mlflow")
 
 
 def exec_in_place(cmd: list[str], *, extra_env: dict[str, str] | None = None, **_: object) -> None:

@@ -14,7 +14,7 @@ from . import tracking
 from .candidate_search import ranking_metric
 from .errors import BadInput
 from .model_files import fetch_verified
-from .registry import ALIASES, aliased_version
+from .registry import ALIASES, CHAMPION, PREVIOUS, aliased_version
 from .report import Table
 from .settings import Settings
 from .tag_keys import metric_tag, promotion_metric_tag
@@ -39,7 +39,7 @@ def status_rows(settings: Settings) -> list[AliasedVersion]:
     with tracking.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
-        with tracking.server_errors(uri):
+        with tracking.server_errors(uri, "reader"):
             with tracking.first_contact():
                 first = aliased_version(client, name, ALIASES[0])
             versions = [first] + [aliased_version(client, name, alias) for alias in ALIASES[1:]]
@@ -94,7 +94,20 @@ def status(settings: Settings) -> Status:
     header = f"model {settings.model.registered_name!r} on {settings.tracking_uri}"
     refused = [row for row in rows if row.files.startswith(REFUSED)]
     refusal = f"{refused[0].alias}: {refused[0].files.removeprefix(REFUSED)}" if refused else None
-    return Status(f"{header}\n{status_table(rows, settings).text()}", refusal)
+    notes = "".join(f"\n{note}" for note in _notes(rows))
+    return Status(f"{header}\n{status_table(rows, settings).text()}{notes}", refusal)
+
+
+def _notes(rows: list[AliasedVersion]) -> list[str]:
+    """What the table cannot say by itself."""
+    held = {row.alias: row.version.version for row in rows if row.version}
+    champion = held.get(CHAMPION)
+    if champion is not None and held.get(PREVIOUS) == champion:
+        return [
+            f"{PREVIOUS} = {CHAMPION} (version {champion}): the last move was a "
+            "rollback, so there is nothing to roll back to until the next promotion"
+        ]
+    return []
 
 
 def _when(millis: int | None) -> str:

@@ -47,8 +47,9 @@ def connected(settings: Settings) -> Iterator[str]:
         yield uri
 
 
-def translate(exc: Exception, uri: str) -> Exception:
-    """The user-facing error for a failed server call, or `exc` itself when it is not one."""
+def translate(exc: Exception, uri: str, role: str | None = None) -> Exception:
+    """The user-facing error for a failed server call, or `exc` itself when it is not one.
+    `role` is what the verb needs (`mlops server add-user --role`), said on a 403."""
     if is_disk_full(exc) or _status(exc) == 507:
         where = "database" if "database or disk is full" in str(exc) else "artifacts"
         return ServerUnavailable(
@@ -66,11 +67,7 @@ def translate(exc: Exception, uri: str) -> Exception:
     if code == "UNAUTHENTICATED" or "error code 401" in message:
         return ServerUnavailable(_unauthenticated(uri), 401)
     if code == "PERMISSION_DENIED" or "error code 403" in message:
-        hint = (
-            "the host is not in --allowed-hosts"
-            if "Invalid Host" in message
-            else ("ask an admin for access (mlops server add-user --role ...)")
-        )
+        hint = "the host is not in --allowed-hosts" if "Invalid Host" in message else _grant(role)
         return ServerUnavailable(f"{uri} denied the request (403): {hint}", 403)
     if "failed with exception" in message or "Max retries exceeded" in message:
         return ServerUnavailable(
@@ -79,6 +76,17 @@ def translate(exc: Exception, uri: str) -> Exception:
     if code in {"TEMPORARILY_UNAVAILABLE", "ENDPOINT_NOT_FOUND"} or "error code 5" in message:
         return ServerUnavailable(f"the tracking server at {uri} failed: {message.splitlines()[0]}")
     return exc
+
+
+def _grant(role: str | None) -> str:
+    """Who may do what, in the admin's own command."""
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or "NAME"
+    if role is None:
+        return f"ask an admin to grant {user!r} access (mlops server add-user --help lists roles)"
+    return (
+        f"this needs the {role} role, which {user!r} lacks: ask an admin for a user with it "
+        f"(mlops server add-user NAME --role {role})"
+    )
 
 
 def _unauthenticated(uri: str) -> str:
@@ -117,12 +125,13 @@ def _reason(message: str) -> str:
 
 
 @contextmanager
-def server_errors(uri: str) -> Iterator[None]:
-    """Re-raise transport and auth failures as `ServerUnavailable` with one readable line."""
+def server_errors(uri: str, role: str | None = None) -> Iterator[None]:
+    """Re-raise transport and auth failures as `ServerUnavailable` with one readable line;
+    a 403 names `role`, the one the verb needs."""
     try:
         yield
     except (MlflowException, requests.exceptions.RequestException) as exc:
-        translated = translate(exc, uri)
+        translated = translate(exc, uri, role)
         if translated is exc:
             raise
         raise translated from exc

@@ -211,9 +211,10 @@ def launch_command(
     paths: ServerPaths, options: ServerOptions, tunnel_domain: str = ""
 ) -> list[str]:
     return [
-        sys.executable, "-m", server_launcher.__name__,
+        sys.executable, "-m", server_launcher.__name__, "server",
         "--app-name", server_launcher.APP_NAME,
         "--backend-store-uri", backend_store_uri(paths, options),
+        "--registry-store-uri", backend_store_uri(paths, options),  # said, so MLflow says nothing
         "--artifacts-destination", options.artifacts_destination or paths.artifacts_dir.as_uri(),
         "--serve-artifacts",
         "--host", options.host,
@@ -221,6 +222,11 @@ def launch_command(
         "--workers", str(options.workers),
         "--allowed-hosts", ",".join(allowed_hosts(options, tunnel_domain)),
     ]  # fmt: skip
+
+
+QUIET = "ignore:starlette.middleware.wsgi is deprecated"
+"""MLflow's own import of a deprecated Starlette module: a warning nobody running the server
+can act on, printed at every start."""
 
 
 def launch_environment(paths: ServerPaths, options: ServerOptions, password: str) -> dict[str, str]:
@@ -234,6 +240,7 @@ def launch_environment(paths: ServerPaths, options: ServerOptions, password: str
         "MLFLOW_AUTH_CONFIG_PATH": str(paths.auth_ini),
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET])),
     }
 
 

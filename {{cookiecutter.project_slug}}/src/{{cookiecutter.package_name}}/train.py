@@ -74,7 +74,7 @@ def train(
     tags = {**candidate_tags(settings, split), ATTEMPT_TAG: new_attempt()}
     with tracking.connected(settings) as uri:
         try:
-            with tracking.server_errors(uri):
+            with tracking.server_errors(uri, "member"):
                 experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
                 run_id, model_uri = log_candidate(
                     candidate, split, settings, tags, experiment_id=experiment_id, run_name=run_name

@@ -257,7 +257,7 @@ def tune(
     tags = _Tags(settings, split, new_attempt())
     with tracking.connected(settings) as uri:
         try:
-            with tracking.server_errors(uri):
+            with tracking.server_errors(uri, "member"):
                 return _log(settings, split, search, tags, run_name, progress)
         except ServerUnavailable as exc:
             folder = pending.save(
