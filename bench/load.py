@@ -1,6 +1,6 @@
 """Load on the team's server: N clients (separate processes) logging runs with models at once.
 
-A real `mlops server start`-style server (the project's `team-guard` app, 1 worker) on sqlite or
+A real `mlops server start`-style server (the project's guard app, 1 worker) on sqlite or
 on a throw-away PostgreSQL cluster, and a member user. Each client process logs `--runs` runs,
 each with params, metrics and a fitted scikit-learn model (skops, signature, input example,
 explicit pip requirements), as fast as it can. Reported per backend and client count: runs per

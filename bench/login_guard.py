@@ -77,13 +77,15 @@ def measure(server, users, samples: int) -> dict[str, float]:
 
 
 def run(project: Path, app: str, samples: int) -> dict[str, float]:
+    """`app` is basic-auth, or the project's guard (`<package>-guard`) for "team-guard"."""
     sys.path.insert(0, str(project / "src"))
     package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
     server_mod = importlib.import_module(f"{package}.tracking_server")
     launcher = importlib.import_module(f"{package}.server_launcher")
     users_mod = importlib.import_module(f"{package}.users")
     settings_mod = importlib.import_module(f"{package}.settings")
-    launcher.APP_NAME = app  # what `tracking_server.launch_command` passes to --app-name
+    if app == "basic-auth":  # else the project's own guard app, as `mlops server start` runs it
+        launcher.APP_NAME = app  # what `tracking_server.launch_command` passes to --app-name
     root = Path(tempfile.mkdtemp(prefix="bench-login-"))
     paths = server_mod.ServerPaths(root / "data", root / "artifacts")
     port = importlib.import_module(f"{package}.process").free_port()

@@ -32,6 +32,7 @@ QUICK = {
     "promote_profile": ["--quick"],
     "request_economy": ["--trials", "2", "--delays-ms", "0", "--repeat", "1"],
     "selection": ["--sizes", "200", "--repeat", "1", "--settle-s", "0"],
+    "verb_times": ["--repeat", "1"],
 }
 """Each benchmark's smallest run that still goes through all of its code."""
 

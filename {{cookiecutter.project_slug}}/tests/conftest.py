@@ -62,7 +62,7 @@ def platform_settings(platform_project) -> Settings:
 
 @pytest.fixture(scope="session")
 def tracking_server(tmp_path_factory):
-    """A running `mlflow server --app-name team-guard`; yields it with its admin password."""
+    """A running `mlflow server --app-name <package>-guard`; yields it with its admin password."""
     root = tmp_path_factory.mktemp("server")
     paths = ServerPaths(root / "data", root / "artifacts")
     options = ServerOptions(port=free_port())

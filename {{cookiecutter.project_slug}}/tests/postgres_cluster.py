@@ -65,11 +65,10 @@ def running_cluster() -> Iterator[Cluster]:
     run(INITDB, "-D", str(data), "-A", "trust", "-U", "postgres")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
     run(PG_CTL, "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
-    stop = [*prefix, PG_CTL, "-D", str(data), "-m", "fast", "-w", "stop"]
     watchdog = after_the_runner([*prefix, PG_CTL, "-D", str(data), "-m", "immediate", "stop"])
     try:
         yield Cluster(port)
     finally:
-        watchdog.kill()
-        run(*stop)
+        run(PG_CTL, "-D", str(data), "-m", "fast", "-w", "stop")  # if it fails, the watchdog
+        watchdog.kill()  # stops the cluster once the runner is gone
         shutil.rmtree(root, ignore_errors=True)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }} import tune as tune_module
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
@@ -132,14 +133,26 @@ def test_a_run_left_running_is_closed_by_the_upload(settings, as_admin):
     assert client.get_run(uploaded.run_id).data.tags[ATTEMPT_TAG] == orphan.data.tags[ATTEMPT_TAG]
 
 
-def test_a_tune_without_server_keeps_its_best(settings, as_admin, dead_server, monkeypatch):
-    with pytest.raises(ServerUnavailable, match="upload-pending"):
+def test_a_tune_finds_a_dead_server_before_its_first_fit(settings, dead_server, monkeypatch):
+    fitted = []
+    monkeypatch.setattr(tune_module, "fit_trials", lambda *args: fitted.append(args))
+    with pytest.raises(ServerUnavailable, match="cannot reach the tracking server"):
         tune(offline(settings, dead_server), trials=3, progress=False)
+    assert not fitted and not folders(settings), "nothing computed, nothing saved"
+
+
+def test_a_tune_whose_server_dies_keeps_its_best(settings, as_admin):
+    with (
+        Proxy(as_admin.url, fail=gone_once_a_run_exists()) as tunnel,
+        pytest.raises(ServerUnavailable, match="upload-pending"),
+    ):
+        tune(offline(settings, tunnel.url), trials=3, progress=False)
     [folder] = folders(settings)
     assert load(folder).tags["mlops.kind"] == "trial"
 
     upload_all(settings)
-    [run] = runs_of(settings, as_admin.url)
+    runs = runs_of(settings, as_admin.url)
+    [run] = [run for run in runs if run.data.tags.get("mlops.kind") == "trial"]
     assert_complete_candidate(run, settings)
 
 

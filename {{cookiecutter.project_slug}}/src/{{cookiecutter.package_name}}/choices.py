@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
+
+Task = Literal["classification", "regression"]
 
 _TABLES = json.loads(Path(__file__).with_name("choices.json").read_text(encoding="utf-8"))
 

@@ -18,15 +18,26 @@ import time
 import traceback
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__, progress
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
 from .mlflow_environment import QUIET, environment, quiet_libraries, unless_set
-from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 UNEXPECTED = 4
+
+
+def load_settings(config: Path | None, tracking_uri: str | None) -> Settings:
+    """The settings, read when a verb needs them: `--help` and `--version` never load pydantic
+    or NumPy."""
+    from .settings import load_settings as load
+
+    return load(config, tracking_uri)
 
 
 class Context:
@@ -317,7 +328,7 @@ def server_start(
     data_dir: Path | None,
     artifacts_dir: Path | None,
 ) -> None:
-    """Start `mlflow server --app-name team-guard` in the foreground (Ctrl-C stops it).
+    """Start `mlflow server --app-name <package>-guard` in the foreground (Ctrl-C stops it).
 
     On first start the admin password comes from $MLFLOW_AUTH_ADMIN_PASSWORD, or is generated,
     shown once on a terminal and stored (0600) in the data dir.

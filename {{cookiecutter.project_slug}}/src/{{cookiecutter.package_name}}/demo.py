@@ -1,6 +1,6 @@
 """`mlops demo`: the whole lifecycle on a throw-away local server, in about a minute.
 
-A real `mlflow server --app-name team-guard` (sqlite and artifacts under `.mlops/demo/`, a
+A real `mlflow server --app-name <package>-guard` (sqlite and artifacts under `.mlops/demo/`, a
 generated admin password kept 0600 there) on a free 127.0.0.1 port: train candidates, register
 the best as challenger, promote it, train a worse one and watch the gate refuse it.
 """
@@ -71,7 +71,7 @@ def demo(
     settings: Settings, keep_server: bool = False, echo: Callable[[str], None] = print
 ) -> DemoResult:
     plan = plan_for(settings)
-    echo("Starting a local tracking server (sqlite, team-guard) ...")
+    echo("Starting a local tracking server (sqlite, the team's guard app) ...")
     server = start_server(settings)
     echo(f"   tracking server at {server.url}")
     local = settings.replace("tracking", uri=server.url)

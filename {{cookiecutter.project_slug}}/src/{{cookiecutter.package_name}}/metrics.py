@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 
 from . import choices
-
-Task = Literal["classification", "regression"]
+from .choices import Task
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The tracking server's app: MLflow's own `basic-auth`, wrapped by the rules it lacks.
 
-`mlops server start` runs `mlflow server --app-name team-guard`; the `team-guard` entry point
+`mlops server start` runs `mlflow server --app-name <package>-guard`; that entry point
 (pyproject.toml) is `create_app` below. MLflow's app still authenticates and authorizes every
 request; this outer layer only ever refuses more, and decides on what MLflow will read
 (`guard_requests`): an ambiguous header, path or body is refused before MLflow sees it.
@@ -62,7 +62,7 @@ from .guard_requests import (
     stable_path,
     version_request,
 )
-from .server_launcher import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
+from .server_launcher import APP_NAME, AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
 
 __all__ = ["LOCAL", "Backoff", "PasswordCheck", "VerifiedLogins", "client_address"]
 
@@ -390,14 +390,14 @@ def _log_to_stderr() -> None:
     """One line per refusal and per write, in the server's own log (its stderr)."""
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s team-guard %(message)s"))
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {APP_NAME} %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
 
 
 def create_app():
-    """The factory `mlflow server --app-name team-guard` calls in each uvicorn worker."""
+    """The factory `mlflow server --app-name <package>-guard` calls in each uvicorn worker."""
     from mlflow.server.auth import create_app as basic_auth_app
 
     os.umask(0o077)  # artifacts, databases and logs: for the server's own OS user only

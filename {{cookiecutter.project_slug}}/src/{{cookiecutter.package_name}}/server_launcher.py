@@ -25,7 +25,7 @@ import sys
 PARENT_ENV = "MLOPS_SERVER_PARENT_PID"
 PR_SET_PDEATHSIG = 1
 # What `mlops server start` passes to the app inside the server (see server_guard)
-APP_NAME = "team-guard"
+APP_NAME = f"{__package__}-guard"  # the `mlflow.app` entry point: unique to this project
 LOGIN_ATTEMPTS_ENV = "MLOPS_LOGIN_ATTEMPTS"
 AUTH_CACHE_TTL_ENV = "MLOPS_AUTH_CACHE_TTL"
 

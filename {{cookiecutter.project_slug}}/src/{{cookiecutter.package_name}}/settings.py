@@ -21,9 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from .choices import METRIC_RANGES, range_text, within_range
+from .choices import METRIC_RANGES, Task, range_text, within_range
 from .errors import BadInput
-from .metrics import METRICS, Task
 
 try:
     import tomllib
@@ -167,6 +166,8 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Settings:
+        from .metrics import METRICS  # NumPy: loaded by verbs that read a file, not by --help
+
         metric = METRICS.get(self.metric.primary)
         if metric is None or metric.task != self.task:
             allowed = ", ".join(name for name, m in METRICS.items() if m.task == self.task)
@@ -215,6 +216,20 @@ def find_config(start: Path | None = None) -> Path:
     raise BadInput(f"no {CONFIG_FILE} found in {here} or its parents (set {CONFIG_ENV})")
 
 
+def check_owner(config: Path) -> None:
+    """Refuse another project's `mlops.toml`: two baked projects installed in one environment
+    (a Colab runtime, a shared venv) both install an `mlops` script, and the last one wins."""
+    ours, source = __package__ or "", config.resolve().parent / "src"
+    if not source.is_dir() or (source / ours).is_dir():
+        return
+    theirs = sorted(found.parent.name for found in source.glob("*/cli.py"))
+    if theirs:
+        raise BadInput(
+            f"{config} belongs to {theirs[0]}, but this `mlops` is {ours}'s (two projects share "
+            f"this environment): run `python -m {theirs[0]}`, or `uv run mlops` in that project"
+        )
+
+
 def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> Settings:
     """Read and validate the file; any problem becomes one `BadInput` line naming the key.
 
@@ -222,6 +237,7 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
     `MLFLOW_TRACKING_URI`, else `[tracking] uri`.
     """
     path = path or find_config()
+    check_owner(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

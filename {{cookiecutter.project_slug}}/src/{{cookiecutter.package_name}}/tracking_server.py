@@ -1,6 +1,6 @@
-"""The central PC's tracking server: `mlflow server --app-name team-guard`, secure by default.
+"""The central PC's tracking server: `mlflow server --app-name <package>-guard`, secure by default.
 
-- `team-guard` is MLflow's own basic-auth app inside the team's rules (`server_guard`).
+- `<package>-guard` is MLflow's own basic-auth app inside the team's rules (`server_guard`).
 
 - Backend and auth DBs on the local disk (`[server] data_dir`); never sync a live sqlite
   file through Google Drive. Artifacts are proxied by the server into `artifacts_dir`, which

@@ -240,7 +240,8 @@ def tune(
     run_name: str | None = None,
     progress: bool = True,
 ) -> TuneResult:
-    """Search, then log the parent and its children; a dead server saves the best run locally."""
+    """Check the server, search, then log the parent and its children; a server that dies
+    during the search saves the best run locally."""
     method = method or settings.tune.method
     count = settings.tune.trials if trials is None else trials
     if method not in {"grid", "random"} or count < 1:
@@ -250,6 +251,10 @@ def tune(
     space = parse_space(settings)
     combos = plan(space, method, count, settings.tune.seed)
     split = load_split(settings)
+    with tracking.connected(settings) as uri, tracking.server_errors(uri, "member"):
+        # the one request logging needs first, made before any fit: a server that is down
+        # already costs no compute (one that dies later still gets the best run saved)
+        experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
     fitted = fit_trials(settings, split, combos, progress)
     search = Search(space, method, fitted, pick_best(fitted, settings))
     best = search.best
@@ -258,7 +263,7 @@ def tune(
     with tracking.connected(settings) as uri:
         try:
             with tracking.server_errors(uri, "member"):
-                return _log(settings, split, search, tags, run_name, progress)
+                return _log(settings, split, search, tags, run_name, progress, experiment_id)
         except ServerUnavailable as exc:
             folder = pending.save(
                 settings, best.candidate, split, tags.child(best, True), _child_name(best, fitted)
@@ -290,9 +295,9 @@ def _log(
     tags: _Tags,
     run_name: str | None,
     progress: bool,
+    experiment_id: str,
 ) -> TuneResult:
     trials, best, uri = search.trials, search.best, settings.tracking_uri
-    experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
     client = MlflowClient(tracking_uri=uri)
     best_run_id = model_uri = ""
     with logged_run(experiment_id=experiment_id, run_name=run_name, tags=tags.parent) as parent:
