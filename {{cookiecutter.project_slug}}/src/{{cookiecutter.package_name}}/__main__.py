@@ -1,4 +1,4 @@
-"""`python -m {{ cookiecutter.package_name }}`: the `mlops` command of this project, whatever else is installed."""
+"""`python -m <package>`: this project's `mlops`, whatever else the environment holds."""
 
 from .cli import main
 
