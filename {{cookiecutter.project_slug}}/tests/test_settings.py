@@ -89,6 +89,9 @@ def setting(key: str, value: str):
         (setting("confidence", "1.0"), "promotion.confidence"),
         (setting("min_relative_improvement", "1.5"), "min_relative_improvement"),
         (setting("cv_folds", "1"), "data.cv_folds"),
+        (setting("seed", "-1"), "data.seed"),
+        (setting("uri", '"not-a-url"'), "is not the http"),
+        (setting("uri", '"file:///tmp/mlruns"'), "is not the http"),
     ],
 )
 def test_a_malformed_file_is_one_clear_error(tmp_path, change, message):
@@ -106,6 +109,23 @@ def test_a_gate_no_model_can_pass_is_refused(tmp_path, platform_settings):
     with pytest.raises(BadInput, match=r"min_value = .* can never be met") as caught:
         load_settings(write(tmp_path, text))
     assert "\n" not in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "mlops.toml"
+    path.write_bytes(valid_text().encode("utf-8") + "# café\n".encode("latin-1"))
+    with pytest.raises(BadInput, match=r"not UTF-8 text \(byte \d+\): save it as UTF-8"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("given", ["not-a-url", "file:///tmp/mlruns", "http://"])
+def test_a_tracking_uri_that_is_no_server_is_refused(tmp_path, monkeypatch, given):
+    path = write(tmp_path, valid_text())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", given)
+    with pytest.raises(BadInput, match=rf"^MLFLOW_TRACKING_URI = '{re.escape(given)}' is not"):
+        load_settings(path)
+    with pytest.raises(BadInput, match=r"^--tracking-uri = 'x' is not the http"):
+        load_settings(path, "x")
 
 
 def test_a_missing_file_is_reported(tmp_path):

@@ -38,16 +38,33 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def server_url_problem(uri: str) -> str | None:
+    """Why `uri` is not the address of a tracking server (the project always talks to one
+    over HTTP), or None."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not the http(s) address of a tracking server (e.g. http://127.0.0.1:5000)"
+    return None
+
+
 class TrackingSettings(_Section):
     uri: str = "http://127.0.0.1:5000"
     experiment: str = Field(min_length=1)
+
+    @field_validator("uri")
+    @classmethod
+    def _a_server_url(cls, value: str) -> str:
+        problem = server_url_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} {problem}")
+        return value
 
 
 class DataSettings(_Section):
     source: str = Field(min_length=1, description="sklearn:<name> or a CSV path")
     target: str = "target"
     test_size: float = Field(default=0.25, gt=0, lt=1)
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
     drop: list[str] = []
     """Columns never used as features: ids, free text, anything that leaks the target."""
     categorical: list[str] = []
@@ -100,7 +117,7 @@ class PromotionSettings(_Section):
 class TuneSettings(_Section):
     method: Literal["grid", "random"] = "random"
     trials: int = Field(default=20, ge=1, le=1000)
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
     space: dict[str, Any] = {}
 
 
@@ -242,6 +259,8 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInput(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -249,6 +268,9 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
     except ValidationError as exc:
         raise BadInput(f"{path}: {_first_error(exc)}") from None
     uri = tracking_uri or os.environ.get(TRACKING_URI_ENV)
+    if uri and server_url_problem(uri):
+        given = "--tracking-uri" if tracking_uri else TRACKING_URI_ENV
+        raise BadInput(f"{given} = {uri!r} {server_url_problem(uri)}")
     return settings.replace("tracking", uri=uri) if uri else settings
 
 
