@@ -72,13 +72,19 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None and experiment.lifecycle_stage == "deleted":
         raise BadInput(f"experiment {name!r} is deleted on the server; restore or rename it")
-    if experiment is not None:
-        return experiment.experiment_id
+    return experiment.experiment_id if experiment else create_experiment(client, name)
+
+
+def create_experiment(client: MlflowClient, name: str) -> str:
+    """Create the experiment; when another verb created it since we looked (two trainers on a
+    new project), use theirs: creating is idempotent under a race."""
     try:
         return client.create_experiment(name)
-    except MlflowException as lost:  # another verb created it since we looked: use theirs
+    except MlflowException as lost:
+        if lost.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
         raced = client.get_experiment_by_name(name)
-        if lost.error_code != "RESOURCE_ALREADY_EXISTS" or raced is None:
+        if raced is None:
             raise
         return raced.experiment_id
 

@@ -268,9 +268,10 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
     except ValidationError as exc:
         raise BadInput(f"{path}: {_first_error(exc)}") from None
     uri = tracking_uri or os.environ.get(TRACKING_URI_ENV)
-    if uri and server_url_problem(uri):
+    problem = server_url_problem(uri) if uri else None
+    if problem:
         given = "--tracking-uri" if tracking_uri else TRACKING_URI_ENV
-        raise BadInput(f"{given} = {uri!r} {server_url_problem(uri)}")
+        raise BadInput(f"{given} = {uri!r} {problem}")
     return settings.replace("tracking", uri=uri) if uri else settings
 
 

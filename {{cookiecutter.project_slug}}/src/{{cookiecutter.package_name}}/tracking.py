@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 
 import mlflow
 import requests
+from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # restores the global
 
 from .errors import BadInput, ServerUnavailable, is_disk_full
 from .mlflow_environment import FIRST_CONTACT, HTTP_DEFAULTS, environment, unless_set
+from .registry import create_experiment
 from .settings import Settings
 
 
@@ -148,7 +150,7 @@ def experiment_id(name: str, create: bool) -> str:
         return experiment.experiment_id
     if not create:
         raise BadInput(f"experiment {name!r} does not exist on the server: no runs yet")
-    return mlflow.create_experiment(name)
+    return create_experiment(MlflowClient(), name)  # the URI `connected` points MLflow at
 
 
 def run_url(uri: str, experiment: str, run_id: str) -> str:
