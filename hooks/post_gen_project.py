@@ -192,9 +192,9 @@ def next_steps(answers, notes):
         *(f"Note: {note}" for note in notes if note),
         "Next steps:",
         f"  cd {slug}",
-        "  uv sync                      # create the environment",
+        "  uv sync                      # what training needs (tools: the groups in pyproject)",
         "  uv run mlops demo            # the whole lifecycle on a throw-away local server",
-        "  uv run pytest                # the project's tests",
+        "  uv run --group test pytest   # the project's tests",
         "  git init && git add -A && git commit -m 'Initial commit'",
         f"  then follow docs/central-pc.md: tracking server, tunnel, runner labelled '{label}'",
     ]

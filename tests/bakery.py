@@ -66,12 +66,14 @@ class Bake:
         return result
 
     def sync(self) -> None:
-        """The project's own uv environment, from its lock file (uv's cache is shared), compiled
-        once as the generated CI, the runner and the central PC do. CI machines keep no `.pyc`
-        (`PYTHONDONTWRITEBYTECODE=1`): without it, each of the hundreds of `mlops` processes the
-        suite starts would compile MLflow's sources again (~10 s each instead of ~4 s)."""
+        """The project's own uv environment with its `test` group (as its CI syncs it), from its
+        lock file (uv's cache is shared), compiled once as the generated CI, the runner and the
+        central PC do. CI machines keep no `.pyc` (`PYTHONDONTWRITEBYTECODE=1`): without it, each
+        of the hundreds of `mlops` processes the suite starts would compile MLflow's sources again
+        (~10 s each instead of ~4 s)."""
         if not (self.path / ".venv").exists():
-            self.run(tool("uv"), "sync", "--locked", "--quiet", "--compile-bytecode")
+            sync = ("sync", "--locked", "--quiet", "--compile-bytecode", "--group", "test")
+            self.run(tool("uv"), *sync)
 
 
 def bake(output_dir: Path, **answers) -> Bake:

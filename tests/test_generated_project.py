@@ -42,13 +42,15 @@ def test_the_generated_tests_pass(bakery, request, option_set):
 
 
 @pytest.mark.slow
-def test_the_generated_pre_commit_hooks_pass_on_a_laptop_and_on_the_central_pc(edited):
+def test_the_generated_pre_commit_hooks_pass_on_a_laptop_and_on_the_central_pc(edited, tmp_path):
     """What the generated CI's first job runs: every local hook, on the edited project, in a
-    teammate's environment (`uv sync`), then in the central PC's (`uv sync --extra server`)."""
+    teammate's environment (`uv sync`), then in the central PC's (`uv sync --extra server`), each
+    with the `lint` group the hooks name. The environment is a new one, apart from the suite's."""
+    env = {"UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")}
     for extra in ([], ["--extra", "server"]):
-        edited.run(tool("uv"), "sync", "--locked", "--quiet", *extra, timeout=900)
-        result = edited.run(tool("uv"), "run", "--frozen", "pre-commit", "run", "--all-files",
-                            check=False, timeout=600)  # fmt: skip
+        edited.run(tool("uv"), "sync", "--locked", "--quiet", *extra, timeout=900, env=env)
+        result = edited.run(tool("uv"), "run", "--frozen", "--group", "lint", "pre-commit", "run",
+                            "--all-files", check=False, timeout=600, env=env)  # fmt: skip
         assert result.returncode == 0, f"{extra}: {result.stdout[-4000:]}{result.stderr[-2000:]}"
         for hook in ("ruff check", "ruff format", "mypy", "deptry", "nbstripout", "zizmor",
                      "check-jsonschema"):  # fmt: skip

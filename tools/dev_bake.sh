@@ -9,5 +9,5 @@ out="$1"; shift
 rm -rf "$out" && mkdir -p "$out"
 "$template/.venv/bin/cookiecutter" --no-input -o "$out" "$template" "$@" >/dev/null
 project="$(find "$out" -mindepth 1 -maxdepth 1 -type d | head -1)"
-(cd "$project" && env -u VIRTUAL_ENV uv sync --quiet)
+(cd "$project" && env -u VIRTUAL_ENV uv sync --quiet --group test)
 echo "$project"

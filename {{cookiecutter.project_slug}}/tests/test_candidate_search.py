@@ -18,9 +18,9 @@ from {{ cookiecutter.package_name }}.candidate_search import (
     ranking_metric,
 )
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
 from {{ cookiecutter.package_name }}.metrics import METRICS
 from {{ cookiecutter.package_name }}.train import train
-from {{ cookiecutter.package_name }}.validation import validation_metric
 
 from .project import with_changes
 

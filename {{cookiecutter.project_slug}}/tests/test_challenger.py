@@ -7,10 +7,10 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput, GateRefused
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
 from {{ cookiecutter.package_name }}.registry import CHALLENGER
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
-from {{ cookiecutter.package_name }}.validation import validation_metric
 
 from .central_pc_fixtures import MLOPS, config_for, project_env
 from .project import with_changes

@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
 from {{ cookiecutter.package_name }}.model_files import (
     MODEL_FILE,
     TRUSTED_TYPES,
@@ -39,7 +40,6 @@ from {{ cookiecutter.package_name }}.tag_keys import (
     MODEL_ID_TAG,
 )
 from {{ cookiecutter.package_name }}.train import train
-from {{ cookiecutter.package_name }}.validation import validation_metric
 
 from .central_pc_fixtures import new_user, on_server
 from .registry_state import aliased, version_of

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from {{ cookiecutter.package_name }} import tune as tune_module
 from {{ cookiecutter.package_name }}.cli import main
@@ -104,12 +105,12 @@ def test_a_run_cut_off_midway_is_failed_and_uploaded_again(settings, as_admin, m
     assert_complete_candidate(runs[uploaded.run_id], settings)
 
 
-def gone_once_a_run_exists():
-    """A tunnel that dies right after the server created the run (nothing can end it)."""
+def gone_once_a_run_exists(runs: int = 1):
+    """A tunnel that dies right after the server created `runs` runs (nothing can end them)."""
     created: list[int] = []
 
     def rule(method: str, path: str, number: int) -> bool:
-        if created:
+        if len(created) >= runs:
             return True
         if path.endswith("/runs/create"):
             created.append(number)
@@ -141,19 +142,43 @@ def test_a_tune_finds_a_dead_server_before_its_first_fit(settings, dead_server, 
     assert not fitted and not folders(settings), "nothing computed, nothing saved"
 
 
-def test_a_tune_whose_server_dies_keeps_its_best(settings, as_admin):
+def test_a_tune_whose_server_dies_comes_back_whole_and_once(settings, as_admin):
+    """The parent and every trial are kept; an upload cut off midway leaves only failed
+    fragments, and the next one logs the search whole: one finished parent, three children."""
     with (
-        Proxy(as_admin.url, fail=gone_once_a_run_exists()) as tunnel,
+        Proxy(as_admin.url, fail=gone_once_a_run_exists(2)) as tunnel,
         pytest.raises(ServerUnavailable, match="upload-pending"),
     ):
         tune(offline(settings, tunnel.url), trials=3, progress=False)
     [folder] = folders(settings)
-    assert load(folder).tags["mlops.kind"] == "trial"
+    search = load(folder).search
+    assert search is not None and [t.name for t in search.trials] == [
+        "trial-1",
+        "trial-2",
+        "trial-3",
+    ]
+    with (
+        Proxy(as_admin.url, fail=gone_once_a_run_exists(3)) as tunnel,
+        pytest.raises(ServerUnavailable),
+    ):
+        upload_all(offline(settings, tunnel.url))
+    assert folders(settings) == [folder], "kept until the server has everything"
 
-    upload_all(settings)
+    [uploaded] = upload_all(settings)
     runs = runs_of(settings, as_admin.url)
-    [run] = [run for run in runs if run.data.tags.get("mlops.kind") == "trial"]
-    assert_complete_candidate(run, settings)
+    finished = [run for run in runs if run.info.status == "FINISHED"]
+    [parent] = [run for run in finished if run.info.run_id == uploaded.run_id]
+    children = [
+        run for run in finished if run.data.tags.get(MLFLOW_PARENT_RUN_ID) == parent.info.run_id
+    ]
+    assert len(finished) == 4 and sorted(c.info.run_name for c in children) == [
+        "trial-1", "trial-2", "trial-3"]  # fmt: skip
+    assert len(runs) == 4 + 2 + 3, "the tune's and the first upload's fragments, all FAILED"
+    assert parent.data.params == search.params and parent.data.metrics == search.metrics
+    [best] = [child for child in children if child.data.tags.get(HAS_MODEL_TAG) == "true"]
+    assert parent.data.tags["mlops.best_run_id"] == best.info.run_id
+    assert_complete_candidate(best, settings)
+    assert upload_all(settings) == [] and folders(settings) == []
 
 
 def test_the_commands_exit_3_then_0(as_admin, dead_server, monkeypatch, capsys):

@@ -1,10 +1,10 @@
 """status: every alias with its version, validation score and source run."""
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.status import status
 from {{ cookiecutter.package_name }}.train import train
-from {{ cookiecutter.package_name }}.validation import validation_metric
 
 
 def test_status_lists_every_alias(settings, as_admin):

@@ -10,6 +10,7 @@ from sklearn.model_selection import ParameterSampler
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.metric_names import spread_metric, validation_metric
 from {{ cookiecutter.package_name }}.runs import FittedCandidate
 from {{ cookiecutter.package_name }}.tag_keys import (
     CANDIDATE_TAG,
@@ -26,7 +27,6 @@ from {{ cookiecutter.package_name }}.tune import (
     plan,
     tune,
 )
-from {{ cookiecutter.package_name }}.validation import spread_metric, validation_metric
 
 from .project import PLATFORM_CONFIG, with_changes
 

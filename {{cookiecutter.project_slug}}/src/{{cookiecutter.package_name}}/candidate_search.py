@@ -29,9 +29,9 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from .errors import BadInput
+from .metric_names import validation_metric
 from .settings import Settings
 from .tag_keys import CANDIDATE_TAG, DIRTY_TAG, GIT_COMMIT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
-from .validation import validation_metric
 
 
 @dataclass(frozen=True)

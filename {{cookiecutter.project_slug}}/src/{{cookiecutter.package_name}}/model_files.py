@@ -21,13 +21,14 @@ import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow.artifacts
-import mlflow.sklearn
-import skops.io
 import yaml
 from mlflow.entities.model_registry import ModelVersion
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 from . import model_cache
 from .errors import BadInput
@@ -44,6 +45,7 @@ TRUSTED_TYPES = (
 """What skops may build beyond its own safe defaults: the internals of scikit-learn's linear,
 tree, boosting, neighbours, SVM and MLP estimators. Nothing that can run code."""
 MODEL_FILE = "model.skops"
+LOADER_MODULE = "mlflow.sklearn"
 FLAVORS = {"python_function", "sklearn"}
 # The MLmodel that `mlflow.sklearn.log_model` writes for this project, key by key: anything
 # else (another predict_fn, a loader, code, an env file of its own) is not what was judged
@@ -61,11 +63,15 @@ class CheckedModel:
     digest: str
 
     def load(self) -> Pipeline:
+        import skops.io  # about 1 s of imports, paid only by the verbs that load or vet
+
         return skops.io.load(self.folder / MODEL_FILE, trusted=list(TRUSTED_TYPES))
 
 
 def untrusted_types(pipeline: Pipeline) -> list[str]:
     """The types skops would refuse by default: what the logged model must list as trusted."""
+    import skops.io
+
     return skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
 
 
@@ -102,10 +108,12 @@ def vet(folder: Path, what: str) -> None:
         )
     if set(flavors) != FLAVORS or sklearn.get("code") or pyfunc.get("code"):
         raise BadInput(f"{what} carries code or flavors of its own: refused")
-    if pyfunc.get("loader_module") != mlflow.sklearn.__name__:
+    if pyfunc.get("loader_module") != LOADER_MODULE:
         raise BadInput(f"{what} names its own loader ({pyfunc.get('loader_module')}): refused")
     _refuse_unexpected_keys(sklearn, pyfunc, what)
     _refuse_unknown(sklearn.get("skops_trusted_types") or [], what)
+    import skops.io
+
     try:
         found = skops.io.get_untrusted_types(file=folder / MODEL_FILE)
     except (OSError, ValueError, zipfile.BadZipFile):
@@ -156,9 +164,20 @@ def fetch_verified(
     name: str, version: ModelVersion, folder: Path, cached: bool = True
 ) -> CheckedModel:
     """Before any load: the version's files, refused unless they are exactly the files that
-    were vetted and pinned at registration (compared before a byte of them is parsed).
+    were vetted and pinned at registration (compared before a byte of them is parsed), then
+    vetted again against today's trusted list.
 
     `cached=False` checks the server's copy even when this machine holds a verified one."""
+    checked = fetch_pinned(name, version, folder, cached)
+    vet(checked.folder, f"version {version.version} of {name!r}")
+    return checked
+
+
+def fetch_pinned(
+    name: str, version: ModelVersion, folder: Path, cached: bool = True
+) -> CheckedModel:
+    """The version's files, refused unless they are byte for byte the ones vetted and pinned at
+    registration. Enough for a report (`status`), which parses nothing; loaders also `vet`."""
     what = f"version {version.version} of {name!r}"
     pinned = version.tags.get(MODEL_FILES_DIGEST_TAG)
     if not pinned:
@@ -173,5 +192,4 @@ def fetch_verified(
         if not matches(local):
             raise BadInput(f"the files of {what} changed since it was registered: refused")
         model_cache.keep(local, pinned)
-    vet(local, what)
     return CheckedModel(local, pinned)

@@ -2,8 +2,9 @@
 
 A dead tunnel must not cost the training: the fitted model, its params, metrics, tags and both
 datasets go into one folder per run (written to a temporary name, then renamed, so a folder is
-complete or absent). Uploading logs it as a normal candidate run, closes any run the failed
-attempt left RUNNING, and deletes the folder only once the server has everything.
+complete or absent); a tune's folder also holds its whole search (the parent and every trial).
+Uploading logs it as a normal candidate run, or as the whole search again, closes what the failed
+attempt left behind, and deletes the folder only once the server has everything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +27,9 @@ from .data import Split
 from .errors import BadInput
 from .model_files import TRUSTED_TYPES
 from .runs import FittedCandidate, log_candidate
+from .search_runs import SearchRecord, log_search
 from .settings import Settings
-from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, UPLOADED_FROM_TAG
+from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, KIND_TAG, UPLOADED_FROM_TAG
 
 PENDING_ENV = "MLOPS_PENDING_DIR"
 DEFAULT_DIR = ".mlops/pending"
@@ -45,6 +47,7 @@ class PendingRun:
     tags: dict[str, str]
     candidate: FittedCandidate
     split: Split
+    search: SearchRecord | None = None  # a tune's: the parent and every trial
 
     @property
     def attempt(self) -> str:
@@ -70,8 +73,9 @@ def save(
     split: Split,
     tags: dict[str, str],
     run_name: str | None,
+    search: SearchRecord | None = None,
 ) -> Path:
-    """Write everything the run would have logged; returns the folder."""
+    """Write everything the run (or the search) would have logged; returns the folder."""
     root = pending_dir(settings)
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     partial = root / f".{name}.partial"
@@ -86,6 +90,7 @@ def save(
         "metrics": candidate.metrics,
         "dataset": {"name": split.name, "target": split.target, "source": split.source},
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "search": asdict(search) if search else None,
     }
     (partial / RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
     skops.io.dump(candidate.pipeline, partial / MODEL)
@@ -134,16 +139,19 @@ def load(folder: Path) -> PendingRun:
         )
         candidate = FittedCandidate(pipeline, record["params"], record["metrics"])
         tags, experiment, run_name = record["tags"], record["experiment"], record["run_name"]
+        search = SearchRecord.from_json(record["search"]) if record.get("search") else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"pending run {folder} is damaged ({exc}); move it away") from None
     if tags.get(HOLDOUT_DIGEST_TAG) != split.holdout_digest:
         raise BadInput(f"pending run {folder}: its holdout does not match its digest tag")
-    return PendingRun(folder, experiment, run_name, tags, candidate, split)
+    return PendingRun(folder, experiment, run_name, tags, candidate, split, search)
 
 
 def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
     """Log one saved run as a normal candidate run, then delete its folder."""
     experiment_id = tracking.experiment_id(saved.experiment, create=True)
+    if saved.search:
+        return _upload_search(settings, saved, saved.search, uri, experiment_id)
     finished = _close_leftovers(MlflowClient(tracking_uri=uri), experiment_id, saved.attempt)
     if finished:
         run_id = finished
@@ -162,16 +170,44 @@ def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
     return Uploaded(saved.folder, run_id, url, already_there=bool(finished))
 
 
+def _upload_search(
+    settings: Settings, saved: PendingRun, search: SearchRecord, uri: str, experiment_id: str
+) -> Uploaded:
+    """The whole search, once: a FINISHED parent of this attempt means an earlier upload (or the
+    tune itself) got it all there; otherwise every run of the attempt is a fragment, marked
+    FAILED (no longer a candidate), and the search is logged again from the start."""
+    client = MlflowClient(tracking_uri=uri)
+    runs = _attempt_runs(client, experiment_id, saved.attempt)
+    whole = [run for run in runs if run.data.tags.get(KIND_TAG) == "tune"
+             and run.info.status == "FINISHED"]  # fmt: skip
+    if whole:
+        run_id = whole[0].info.run_id
+    else:
+        for run in runs:
+            if run.info.status in ("RUNNING", "FINISHED"):
+                client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))
+        record = replace(search, tags={**search.tags, UPLOADED_FROM_TAG: saved.folder.name})
+        logged = log_search(record, saved.candidate, saved.split, settings, experiment_id)
+        run_id = logged.parent_run_id
+    shutil.rmtree(saved.folder)
+    url = tracking.run_url(uri, experiment_id, run_id)
+    return Uploaded(saved.folder, run_id, url, already_there=bool(whole))
+
+
+def _attempt_runs(client: MlflowClient, experiment_id: str, attempt: str) -> list:
+    return client.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.`{ATTEMPT_TAG}` = '{attempt}'",
+        max_results=1000,
+    )
+
+
 def _close_leftovers(client: MlflowClient, experiment_id: str, attempt: str) -> str | None:
     """Mark FAILED the runs the failed attempt left RUNNING; return the id of a run of that
     attempt that did finish with its model (then there is nothing left to upload)."""
     if not attempt:
         return None
-    runs = client.search_runs(
-        experiment_ids=[experiment_id],
-        filter_string=f"tags.`{ATTEMPT_TAG}` = '{attempt}'",
-        max_results=1000,
-    )
+    runs = _attempt_runs(client, experiment_id, attempt)
     for run in runs:
         if run.info.status == "RUNNING":
             client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FAILED))

@@ -13,7 +13,7 @@ from mlflow.entities.model_registry import ModelVersion
 from . import tracking
 from .candidate_search import ranking_metric
 from .errors import BadInput
-from .model_files import fetch_verified
+from .model_files import fetch_pinned
 from .registry import ALIASES, CHAMPION, PREVIOUS, aliased_version
 from .report import Table
 from .settings import Settings
@@ -27,7 +27,8 @@ class AliasedVersion:
     alias: str
     version: ModelVersion | None
     files: str = "-"
-    """`verified`, or why the files cannot be trusted (see `model_files`)."""
+    """`verified` (the server's files are the ones vetted and pinned at registration), or why
+    they cannot be trusted (see `model_files`)."""
 
     def tag_value(self, key: str) -> str:
         value = self.version.tags.get(key) if self.version else None
@@ -54,7 +55,7 @@ def status_rows(settings: Settings) -> list[AliasedVersion]:
 def _files(name: str, version: ModelVersion) -> str:
     with tempfile.TemporaryDirectory(prefix="mlops-status-") as folder:
         try:
-            fetch_verified(name, version, Path(folder), cached=False)  # the server's copy
+            fetch_pinned(name, version, Path(folder), cached=False)  # the server's copy
         except BadInput as exc:
             return f"{REFUSED}{exc}"
     return "verified"

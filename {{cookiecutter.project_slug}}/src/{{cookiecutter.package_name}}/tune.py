@@ -4,20 +4,18 @@ Every candidate is fitted before any request is made, so the search is never los
 tunnel. Then the runs are logged in as few requests as MLflow allows: per child, `start_run`
 with its tags, one `log_batch` holding params and metrics, `end_run` (3 requests); only the best
 candidate logs its model and datasets, in its own child run, which is what `register-challenger`
-picks. The parent is not a candidate: it records the search and the best result.
+picks. The parent is not a candidate: it records the search and the best result. A server that
+dies while they are logged leaves the whole search in `pending` (see `search_runs`).
 """
 
 from __future__ import annotations
 
 import math
 import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
 from scipy import stats
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 from tqdm import tqdm  # text bars: tqdm.auto warns in a Jupyter without ipywidgets
@@ -25,22 +23,16 @@ from tqdm import tqdm  # text bars: tqdm.auto warns in a Jupyter without ipywidg
 from . import pending, tracking
 from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable
+from .metric_names import validation_metric
 from .metrics import is_better
 from .model import check_params, estimator_class
 from .model_files import check_loggable
 from .provenance import run_tags
-from .runs import (
-    FittedCandidate,
-    candidate_tags,
-    log_candidate,
-    logged_run,
-    new_attempt,
-    param_strings,
-)
+from .runs import FittedCandidate, candidate_tags, new_attempt, param_strings
+from .search_runs import SearchRecord, TrialRecord, log_search
 from .settings import Settings
-from .tag_keys import ATTEMPT_TAG, BEST_RUN_TAG, HAS_MODEL_TAG, TRIAL_TAG
+from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, TRIAL_TAG
 from .train import fit_candidate
-from .validation import validation_metric
 
 RANGE_KEYS = {"low", "high", "log"}
 SIGNIFICANT_DIGITS = 6
@@ -241,7 +233,7 @@ def tune(
     progress: bool = True,
 ) -> TuneResult:
     """Check the server, search, then log the parent and its children; a server that dies
-    during the search saves the best run locally."""
+    while the runs are logged keeps the whole search locally."""
     method = method or settings.tune.method
     count = settings.tune.trials if trials is None else trials
     if method not in {"grid", "random"} or count < 1:
@@ -257,90 +249,56 @@ def tune(
         experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
     fitted = fit_trials(settings, split, combos, progress)
     search = Search(space, method, fitted, pick_best(fitted, settings))
-    best = search.best
-    check_loggable(best.candidate.pipeline)
-    tags = _Tags(settings, split, new_attempt())
+    check_loggable(search.best.candidate.pipeline)
+    record = _record(settings, split, search, run_name)
+    best = record.trials[record.best]
     with tracking.connected(settings) as uri:
         try:
             with tracking.server_errors(uri, "member"):
-                return _log(settings, split, search, tags, run_name, progress, experiment_id)
+                logged = log_search(
+                    record, search.best.candidate, split, settings, experiment_id, progress
+                )
         except ServerUnavailable as exc:
             folder = pending.save(
-                settings, best.candidate, split, tags.child(best, True), _child_name(best, fitted)
+                settings, search.best.candidate, split, best.tags, best.name, search=record
             )
             raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
-
-
-class _Tags:
-    """Tags of the parent and the children, computed once (provenance runs git)."""
-
-    def __init__(self, settings: Settings, split: Split, attempt: str):
-        self.parent = {**run_tags(settings.root, kind="tune"), ATTEMPT_TAG: attempt}
-        trial = candidate_tags(settings, split, kind="trial", has_model=False)
-        self._trial = {**trial, ATTEMPT_TAG: attempt}
-
-    def child(self, trial: Trial, has_model: bool) -> dict[str, str]:
-        model = {HAS_MODEL_TAG: "true"} if has_model else {}
-        return {**self._trial, TRIAL_TAG: str(trial.number), **model}
-
-
-def _child_name(trial: Trial, trials: list[Trial]) -> str:
-    return f"trial-{trial.number:0{len(str(len(trials)))}d}"
-
-
-def _log(
-    settings: Settings,
-    split: Split,
-    search: Search,
-    tags: _Tags,
-    run_name: str | None,
-    progress: bool,
-    experiment_id: str,
-) -> TuneResult:
-    trials, best, uri = search.trials, search.best, settings.tracking_uri
-    client = MlflowClient(tracking_uri=uri)
-    best_run_id = model_uri = ""
-    with logged_run(experiment_id=experiment_id, run_name=run_name, tags=tags.parent) as parent:
-        for trial in tqdm(trials, desc="tune: log", unit="run", disable=not progress):
-            name = _child_name(trial, trials)
-            if trial is best:
-                best_run_id, model_uri = log_candidate(
-                    trial.candidate,
-                    split,
-                    settings,
-                    tags.child(trial, True),
-                    experiment_id=experiment_id,
-                    nested=True,
-                    run_name=name,
-                )
-                continue
-            child_tags = tags.child(trial, False)
-            with logged_run(
-                experiment_id=experiment_id, nested=True, run_name=name, tags=child_tags
-            ) as child:
-                client.log_batch(
-                    child.info.run_id,
-                    metrics=_metrics(trial.candidate.metrics),
-                    params=_params(trial.candidate.params),
-                )
-        client.log_batch(
-            parent.info.run_id,
-            metrics=_metrics(
-                {f"best_{validation_metric(settings.metric.primary)}": _score(best, settings)}
-            ),
-            params=_params(_search_params(settings, search)),
-            tags=[RunTag(BEST_RUN_TAG, best_run_id)],
-        )
-    parent_id = parent.info.run_id
     return TuneResult(
-        parent_run_id=parent_id,
+        parent_run_id=logged.parent_run_id,
         experiment_id=experiment_id,
-        best=best,
-        best_run_id=best_run_id,
-        model_uri=model_uri,
+        best=search.best,
+        best_run_id=logged.best_run_id,
+        model_uri=logged.model_uri,
+        trials=fitted,
+        url=tracking.run_url(uri, experiment_id, logged.parent_run_id),
+        best_url=tracking.run_url(uri, experiment_id, logged.best_run_id),
+    )
+
+
+def _record(settings: Settings, split: Split, search: Search, run_name: str | None) -> SearchRecord:
+    """Everything the search will log, tags computed once (provenance runs git)."""
+    attempt = new_attempt()
+    trial_tags = candidate_tags(settings, split, kind="trial", has_model=False)
+    width = len(str(len(search.trials)))
+    trials = [
+        TrialRecord(
+            name=f"trial-{trial.number:0{width}d}",
+            tags={**trial_tags, ATTEMPT_TAG: attempt, TRIAL_TAG: str(trial.number)}
+            | ({HAS_MODEL_TAG: "true"} if trial is search.best else {}),
+            params=param_strings(trial.candidate.params),
+            metrics=trial.candidate.metrics,
+        )
+        for trial in search.trials
+    ]
+    return SearchRecord(
+        run_name=run_name,
+        tags={**run_tags(settings.root, kind="tune"), ATTEMPT_TAG: attempt},
+        params=param_strings(_search_params(settings, search)),
+        metrics={
+            f"best_{validation_metric(settings.metric.primary)}": _score(search.best, settings)
+        },
         trials=trials,
-        url=tracking.run_url(uri, experiment_id, parent_id),
-        best_url=tracking.run_url(uri, experiment_id, best_run_id),
+        best=search.trials.index(search.best),
     )
 
 
@@ -351,12 +309,3 @@ def _search_params(settings: Settings, search: Search) -> dict[str, object]:
         "tune.seed": settings.tune.seed,
         **{f"tune.space.{name}": str(dim) for name, dim in search.space.items()},
     }
-
-
-def _metrics(values: dict[str, float]) -> list[Metric]:
-    now = int(time.time() * 1000)
-    return [Metric(name, float(value), now, 0) for name, value in values.items()]
-
-
-def _params(values: dict[str, object]) -> list[Param]:
-    return [Param(name, value) for name, value in param_strings(values).items()]

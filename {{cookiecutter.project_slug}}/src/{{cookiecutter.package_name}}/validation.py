@@ -13,21 +13,9 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
 from .data import Split
+from .metric_names import spread_metric, validation_metric
 from .metrics import evaluate
 from .settings import Settings
-
-PREFIX = "cv_"
-SPREAD_SUFFIX = "_std"
-
-
-def validation_metric(metric: str) -> str:
-    """The name the validation score of `metric` is logged under (`f1` -> `cv_f1`)."""
-    return f"{PREFIX}{metric}"
-
-
-def spread_metric(metric: str) -> str:
-    """The standard deviation over the folds (`f1` -> `cv_f1_std`)."""
-    return f"{PREFIX}{metric}{SPREAD_SUFFIX}"
 
 
 def folds(settings: Settings) -> KFold | StratifiedKFold:
