@@ -157,11 +157,18 @@ def test_only_the_ngrok_bake_depends_on_pyngrok(bakery):
     assert "pyngrok" not in requirements("cloudflared")
 
 
-def test_the_server_extra_alone_brings_flask(bakery):
-    project = tomllib.loads(bakery("default").read("pyproject.toml"))["project"]
-    assert "mlflow>=3.17.2,<4" in project["dependencies"]
-    assert not [d for d in project["dependencies"] if "auth" in d or "flask" in d.lower()]
-    assert "mlflow[auth]>=3.17.2,<4" in project["optional-dependencies"]["server"]
+def test_every_install_can_start_the_demo_server_and_the_extra_is_the_central_pcs(bakery):
+    """`mlops demo` starts the basic-auth app on any laptop; the extra holds only what the
+    central PC adds (drivers, schema tools, the tunnel client), and nothing is listed twice."""
+    project = tomllib.loads(bakery("default").read("pyproject.toml"))
+    dependencies = project["project"]["dependencies"]
+    server = project["project"]["optional-dependencies"]["server"]
+    assert "mlflow[auth]>=3.17.2,<4" in dependencies
+    assert not [d for d in server if "mlflow" in d or "flask" in d.lower()]
+    names = [re.split(r"[\[<>=;]", d)[0] for d in dependencies + server]
+    for group in project["dependency-groups"].values():
+        names += [re.split(r"[\[<>=;]", d)[0] for d in group if isinstance(d, str)]
+    assert len(names) == len(set(names)), "a package listed twice"
 
 
 def test_the_lock_pins_one_mlflow_inside_the_tested_range(bakery):

@@ -29,6 +29,7 @@ from .registry import (
     CHALLENGER,
     aliased_version,
     ensure_registered_model,
+    expecting,
     is_not_found,
     move_alias,
     now_utc,
@@ -242,7 +243,7 @@ def register_challenger(
             if existing is None:
                 existing, created = _register(client, name, pick, settings, metric)
             version = existing
-            move_alias(client, name, CHALLENGER, version)
+            move_alias(client, name, CHALLENGER, version, expecting({CHALLENGER: current}))
         registration = Registration(
             run, metric, version.version, created, False, pick.skipped, note
         )

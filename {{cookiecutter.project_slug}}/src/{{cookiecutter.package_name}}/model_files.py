@@ -45,7 +45,7 @@ TRUSTED_TYPES = (
 """What skops may build beyond its own safe defaults: the internals of scikit-learn's linear,
 tree, boosting, neighbours, SVM and MLP estimators. Nothing that can run code."""
 MODEL_FILE = "model.skops"
-LOADER_MODULE = "mlflow.sklearn"
+LOADER_MODULE = f"{mlflow.__name__}.sklearn"  # named, not imported: that takes seconds
 FLAVORS = {"python_function", "sklearn"}
 # The MLmodel that `mlflow.sklearn.log_model` writes for this project, key by key: anything
 # else (another predict_fn, a loader, code, an env file of its own) is not what was judged

@@ -30,8 +30,11 @@ from .registry import (
     CHALLENGER,
     CHAMPION,
     PREVIOUS,
+    Expected,
     aliased_version,
     check_approvers,
+    check_unmoved,
+    expecting,
     move_alias,
     now_utc,
     require_alias,
@@ -183,6 +186,7 @@ def promote(settings: Settings, dry_run: bool = False, without_champion: bool = 
                     client, name, CHALLENGER, "run `mlops register-challenger` first"
                 )
             champion = aliased_version(client, name, CHAMPION)
+            expected = expecting({CHAMPION: champion, CHALLENGER: challenger})  # what is judged
             if champion is not None and champion.version == challenger.version:
                 verdict = Verdict(challenger, champion, {}, None)
                 verdict.outcome = (
@@ -200,7 +204,7 @@ def promote(settings: Settings, dry_run: bool = False, without_champion: bool = 
             elif dry_run:
                 verdict.outcome = f"dry run: version {challenger.version} would become {CHAMPION}"
             else:
-                _move(client, name, verdict)
+                _move(client, name, verdict, expected)
             write_step_summary(verdict.markdown(name))
         return verdict
 
@@ -240,15 +244,18 @@ def judge(
     return verdict
 
 
-def _move(client: MlflowClient, name: str, verdict: Verdict) -> None:
+def _move(client: MlflowClient, name: str, verdict: Verdict, expected: Expected) -> None:
     """The record first, then the aliases, champion last: cut off at any request, the registry
-    never holds a champion without its audit trail, and a rerun judges again and completes."""
+    never holds a champion without its audit trail, and a rerun judges again and completes.
+    Each move insists on the aliases read before judging: a rollback or another promotion that
+    ran meanwhile makes this one refuse (exit 2), never overwrite theirs."""
     challenger, champion = verdict.challenger, verdict.champion or verdict.replaced
+    check_unmoved(client, name, expected)
     for key, value in _promotion_tags(verdict).items():
         client.set_model_version_tag(name, challenger.version, key, value)
     if champion is not None:
-        move_alias(client, name, PREVIOUS, champion)
-    move_alias(client, name, CHAMPION, challenger)
+        expected = move_alias(client, name, PREVIOUS, champion, expected)
+    move_alias(client, name, CHAMPION, challenger, expected)
     old = f" ({PREVIOUS}: version {champion.version})" if champion else ""
     verdict.outcome = f"version {challenger.version} is now {CHAMPION}{old}"
 

@@ -8,19 +8,23 @@ go through this module.
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from collections.abc import Iterable
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from .errors import BadInput
+from .guard_aliases import MOVED_CODE, expected_header, moved_aliases
 from .settings import Settings
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
 ALIASES = (CHAMPION, CHALLENGER, PREVIOUS)
 NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}
+ALIAS_ENDPOINT = "/api/2.0/mlflow/registered-models/alias"
 
 
 def is_not_found(exc: MlflowException) -> bool:
@@ -46,8 +50,62 @@ def require_alias(client: MlflowClient, name: str, alias: str, hint: str) -> Mod
     return version
 
 
-def move_alias(client: MlflowClient, name: str, alias: str, version: ModelVersion) -> None:
-    client.set_registered_model_alias(name, alias, version.version)
+Expected = dict[str, str | None]
+"""The aliases a verb read and is replacing: alias -> version, None for unset."""
+
+
+def expecting(read: dict[str, ModelVersion | None]) -> Expected:
+    """What a verb read before it worked (alias -> version): the state its move insists on."""
+    return {alias: str(version.version) if version else None for alias, version in read.items()}
+
+
+def current(client: MlflowClient, name: str, aliases: Iterable[str]) -> dict[str, str]:
+    found = {alias: aliased_version(client, name, alias) for alias in aliases}
+    return {alias: str(version.version) for alias, version in found.items() if version}
+
+
+def move_alias(
+    client: MlflowClient, name: str, alias: str, version: ModelVersion, expected: Expected
+) -> Expected:
+    """Move `alias` only if the aliases in `expected` still hold, else `BadInput` (exit 2) and
+    nothing written: checked here right before the write, and again by the team's server under
+    its lock (`guard_aliases`), so two verbs at once end as if run one after the other.
+    Returns what the next move of the same verb expects."""
+    from mlflow.protos.model_registry_pb2 import SetRegisteredModelAlias
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import call_endpoint
+
+    target, now = str(version.version), current(client, name, {*expected, alias})
+    others = {other: number for other, number in expected.items() if other != alias}
+    if now.get(alias) == target and not moved_aliases(others, now):
+        return {**expected, alias: target}  # the same move, made meanwhile by a twin run
+    _refuse_moved(expected, now)
+    body = json.dumps({"name": name, "alias": alias, "version": target})
+    try:
+        call_endpoint(
+            get_default_host_creds(client.tracking_uri), ALIAS_ENDPOINT, "POST", body,
+            SetRegisteredModelAlias.Response(), extra_headers=expected_header(expected),
+        )  # fmt: skip
+    except MlflowException as exc:
+        if exc.error_code == MOVED_CODE:
+            raise BadInput(f"{exc.message}: nothing was changed; run it again") from None
+        raise
+    return {**expected, alias: target}
+
+
+def check_unmoved(client: MlflowClient, name: str, expected: Expected) -> None:
+    """`BadInput` when an alias the verb read has moved since (another verb ran meanwhile)."""
+    _refuse_moved(expected, current(client, name, expected))
+
+
+def _refuse_moved(expected: Expected, now: dict[str, str]) -> None:
+    moved = moved_aliases(expected, now)
+    if moved:
+        alias = moved[0]
+        raise BadInput(
+            f"{alias} moved while this ran (version {expected[alias] or 'unset'} -> "
+            f"{now.get(alias) or 'unset'}): nothing was changed; run it again"
+        )
 
 
 def ensure_registered_model(client: MlflowClient, name: str) -> None:

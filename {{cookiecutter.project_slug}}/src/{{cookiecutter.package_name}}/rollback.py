@@ -21,6 +21,8 @@ from .registry import (
     PREVIOUS,
     aliased_version,
     check_approvers,
+    check_unmoved,
+    expecting,
     move_alias,
     now_utc,
     require_alias,
@@ -53,10 +55,12 @@ def rollback(settings: Settings, dry_run: bool = False) -> str:
             )
             if dry_run:
                 return _summarised(f"would move {what}")
-            if current is not None:  # the record first: a rollback cut off midway is still on file
+            expected = expecting({CHAMPION: current, PREVIOUS: previous})
+            check_unmoved(client, name, expected)  # the record names the version it replaces
+            if current is not None:
                 client.set_model_version_tag(name, current.version, ROLLED_BACK_AT_TAG, now_utc())
                 client.set_model_version_tag(name, current.version, ROLLED_BACK_BY_TAG, who())
-            move_alias(client, name, CHAMPION, previous)
+            move_alias(client, name, CHAMPION, previous, expected)
         return _summarised(f"moved {what}")
 
 

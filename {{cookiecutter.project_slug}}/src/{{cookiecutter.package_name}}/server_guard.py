@@ -17,6 +17,9 @@ request; this outer layer only ever refuses more, and decides on what MLflow wil
 - **One version per run.** Version creations are serialised, and a second version of a run
   that already has one is refused (409, `RESOURCE_ALREADY_EXISTS`): two `register-challenger`
   started at once register the run once (the loser reuses the winner's version).
+- **Alias moves are compare-and-set.** A move that names the aliases it expects is checked and
+  made under one lock (`guard_aliases`): promote, rollback and register-challenger at once end
+  as if run one after the other.
 - **Artifacts are write-once.** A non-admin cannot delete an artifact, nor overwrite one older
   than ten minutes.
 
@@ -43,7 +46,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocketClose
 
-from . import guard_ownership
+from . import guard_aliases, guard_ownership
 from .guard_logins import (
     LOCAL,
     Backoff,
@@ -398,8 +401,11 @@ def _log_to_stderr() -> None:
 
 def create_app():
     """The factory `mlflow server --app-name <package>-guard` calls in each uvicorn worker."""
+    from mlflow.server import app as flask_app
     from mlflow.server.auth import create_app as basic_auth_app
 
     os.umask(0o077)  # artifacts, databases and logs: for the server's own OS user only
     _log_to_stderr()
-    return Guard(basic_auth_app(), gatekeeper_from_environment(), registry_version_of_run)
+    mlflow_app = basic_auth_app(flask_app)
+    guard_aliases.install(flask_app)  # after basic-auth's hooks: only the authorised get there
+    return Guard(mlflow_app, gatekeeper_from_environment(), registry_version_of_run)
