@@ -1,6 +1,8 @@
 """A dead tunnel during `train`/`tune`: the run is kept on disk, then `mlops upload-pending`."""
 
 import json
+import os
+import subprocess
 
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from {{ cookiecutter.package_name }}.tag_keys import ATTEMPT_TAG, CANDIDATE_TAG,
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.tune import tune
 
+from .central_pc_fixtures import MLOPS, config_for, project_env
 from .http_proxy import Proxy
 from .mixed_data import mixed_settings
 from .project import PLATFORM_CONFIG
@@ -179,6 +182,42 @@ def test_a_tune_whose_server_dies_comes_back_whole_and_once(settings, as_admin):
     assert parent.data.tags["mlops.best_run_id"] == best.info.run_id
     assert_complete_candidate(best, settings)
     assert upload_all(settings) == [] and folders(settings) == []
+
+
+def test_two_uploads_at_once_send_each_run_once(
+    settings, as_admin, dead_server, tmp_path, pending_dir
+):
+    """Two shells (or a shell and the notebook) run upload-pending together: both exit 0, every
+    saved run reaches the server once, nothing is left behind."""
+    for number in range(3):
+        with pytest.raises(ServerUnavailable):
+            train(offline(settings, dead_server), {}, run_name=f"offline-{number}")
+    saved = [folder.name for folder in folders(settings)]
+    env = project_env(
+        MLOPS_CONFIG=str(config_for(as_admin, tmp_path, settings)),
+        MLFLOW_TRACKING_URI=as_admin.url,
+        MLFLOW_TRACKING_USERNAME="admin",
+        MLFLOW_TRACKING_PASSWORD=as_admin.admin_password,
+    )
+    pipes = {"text": True, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env}
+    uploads = [subprocess.Popen([MLOPS, "upload-pending"], **pipes) for _ in range(2)]
+    said = [upload.communicate(timeout=600) for upload in uploads]
+    assert [upload.returncode for upload in uploads] == [0, 0], said
+    runs = runs_of(settings, as_admin.url)
+    assert sorted(run.data.tags["mlops.uploaded_from"] for run in runs) == sorted(saved)
+    assert folders(settings) == [] and not list(pending_dir.glob(".*"))
+
+
+def test_a_half_written_run_whose_writer_died_is_swept(settings, as_admin, pending_dir):
+    dead, alive = (
+        pending_dir / ".20240101-000000-abcdef.999999999.partial",
+        pending_dir / (f".20240101-000000-fedcba.{os.getpid()}.partial"),
+    )
+    for partial in (dead, alive):
+        partial.mkdir(parents=True)
+        (partial / "run.json").write_text("{", encoding="utf-8")
+    assert upload_all(settings) == []
+    assert not dead.exists() and alive.exists(), "only a writer that is gone leaves a sweepable"
 
 
 def test_the_commands_exit_3_then_0(as_admin, dead_server, monkeypatch, capsys):

@@ -4,7 +4,9 @@ A dead tunnel must not cost the training: the fitted model, its params, metrics,
 datasets go into one folder per run (written to a temporary name, then renamed, so a folder is
 complete or absent); a tune's folder also holds its whole search (the parent and every trial).
 Uploading logs it as a normal candidate run, or as the whole search again, closes what the failed
-attempt left behind, and deletes the folder only once the server has everything.
+attempt left behind, and deletes the folder only once the server has everything. Each upload
+first claims the folder with an OS lock, so two `upload-pending` at once (two shells, a shell and
+the notebook) send each run once; a half-written folder whose writer died is swept away.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import skops.io
+from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
@@ -34,6 +39,7 @@ from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, KIND_TAG, 
 PENDING_ENV = "MLOPS_PENDING_DIR"
 DEFAULT_DIR = ".mlops/pending"
 RECORD, MODEL, TRAIN, HOLDOUT = "run.json", "model.skops", "train.parquet", "holdout.parquet"
+PARTIAL, CLAIM = ".partial", ".claim"
 FORMAT = 1
 
 
@@ -78,9 +84,11 @@ def save(
     """Write everything the run (or the search) would have logged; returns the folder."""
     root = pending_dir(settings)
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    partial = root / f".{name}.partial"
+    partial = root / f".{name}.{os.getpid()}{PARTIAL}"  # the writer's pid: see `sweep_partials`
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    sweep_partials(root)
     partial.mkdir(mode=0o700)  # the rows of the team's data: this OS user's only
+    partial.chmod(0o700)
     record = {
         "format": FORMAT,
         "experiment": settings.tracking.experiment,
@@ -116,6 +124,43 @@ def folders(settings: Settings) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def sweep_partials(root: Path) -> None:
+    """Remove half-written folders whose writer is gone (killed mid-save): never a run."""
+    for partial in root.glob(f".*{PARTIAL}"):
+        pid = partial.name.removesuffix(PARTIAL).rsplit(".", 1)[-1]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: not ours to judge
+    return True
+
+
+@contextmanager
+def claimed(folder: Path) -> Iterator[bool]:
+    """True while this process holds the folder's claim (an OS lock the kernel frees if the
+    holder dies); False when another upload holds it or has already sent it."""
+    claim = folder.with_name(f".{folder.name}{CLAIM}")
+    lock = FileLock(claim, timeout=0, mode=0o600, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        yield False
+        return
+    try:
+        yield folder.is_dir()
+    finally:
+        if not folder.exists():
+            claim.unlink(missing_ok=True)
+        lock.release()
 
 
 def load(folder: Path) -> PendingRun:
@@ -220,13 +265,31 @@ def _close_leftovers(client: MlflowClient, experiment_id: str, attempt: str) -> 
 
 
 def upload_all(settings: Settings) -> list[Uploaded]:
-    """Upload every saved run, oldest first; stops at the first failure (the rest stay)."""
-    saved = [load(folder) for folder in folders(settings)]
+    """Upload every saved run, oldest first; stops at the first failure (the rest stay). Every
+    folder is read once before the server is asked (a damaged one stops everything); a folder
+    another upload claims or has sent meanwhile is left to it."""
+    root = pending_dir(settings)
+    if root.is_dir():
+        sweep_partials(root)
+    saved = [folder for folder in folders(settings) if _readable(folder)]
     if not saved:
         return []
     with tracking.connected(settings) as uri:
         uploaded = []
         with tracking.server_errors(uri, "member"):
-            for run in saved:
-                uploaded.append(upload(settings, run, uri))
+            for folder in saved:
+                with claimed(folder) as mine:
+                    if mine:
+                        uploaded.append(upload(settings, load(folder), uri))
         return uploaded
+
+
+def _readable(folder: Path) -> bool:
+    """`load` would succeed; False when another upload deleted the folder meanwhile."""
+    try:
+        load(folder)
+    except BadInput:
+        if folder.exists():
+            raise
+        return False
+    return True
