@@ -3,8 +3,13 @@ own alembic downgrade), upgraded by `mlops server upgrade`, verified, then rolle
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import time
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,7 +23,9 @@ from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.upgrade import counts
 
 from .central_pc_fixtures import (
+    MLOPS,
     one_line_error,
+    project_env,
     write_config,
 )
 
@@ -78,3 +85,63 @@ def test_a_database_from_a_newer_mlflow_is_refused(tmp_path, capsys):
     capsys.readouterr()  # MLflow's own log of creating the tables
     assert main(["--config", str(config), "server", "upgrade"]) == 2
     assert "made by a newer MLflow" in one_line_error(capsys)
+
+
+def the_upgrade_child() -> int | None:
+    """The pid of a running `mlflow db upgrade` (the step that writes the schema)."""
+    for status in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = status.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"db" in argv and b"upgrade" in argv and any(a.endswith(b".upgrading") for a in argv):
+            return int(status.parent.name)
+    return None
+
+
+def tables(db) -> set[str]:
+    with closing(sqlite3.connect(db)) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+@pytest.mark.parametrize("victim", ["the command", "its mlflow db upgrade"])
+def test_an_upgrade_killed_midway_leaves_the_old_database_and_a_rerun_completes(
+    settings, as_admin, tmp_path, victim
+):
+    """kill -9 while MLflow writes the new schema: the database is the old one, untouched
+    (no `_alembic_tmp_*` table, the old revision, every row), then a rerun upgrades it whole."""
+    train(settings, {})
+    db = copy_of(as_admin.paths.backend_db, tmp_path / "data")
+    history = counts(db)
+    one_schema_back(db)
+    old_revision, old_tables = schema_problem(db), tables(db)
+    config = write_config(
+        tmp_path / "config", data_dir=str(db.parent), backup_dir=str(tmp_path / "bk")
+    )
+    command = [MLOPS, "--config", str(config), "server", "upgrade"]
+    upgrade = subprocess.Popen(
+        command, env=project_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline, child = time.monotonic() + 300, None
+    while child is None and upgrade.poll() is None and time.monotonic() < deadline:
+        child = the_upgrade_child()
+        time.sleep(0.05)
+    assert child is not None, "the upgrade never reached mlflow db upgrade"
+    time.sleep(1.0)  # MLflow is importing or migrating
+    os.kill(upgrade.pid if victim == "the command" else child, signal.SIGKILL)
+    upgrade.communicate(timeout=120)
+    assert upgrade.returncode != 0
+    for _ in range(100):  # the kernel ends the orphan with its parent (PR_SET_PDEATHSIG)
+        if the_upgrade_child() is None:
+            break
+        time.sleep(0.1)
+    assert the_upgrade_child() is None, "mlflow db upgrade outlived the command"
+    assert schema_problem(db) == old_revision and tables(db) == old_tables
+    assert counts(db) == history
+
+    rerun = subprocess.run(command, env=project_env(), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert schema_problem(db) is None and counts(db) == history
+    assert not [t for t in tables(db) if t.startswith("_alembic_tmp")]
+    assert not list(db.parent.glob("*.upgrading"))

@@ -200,10 +200,38 @@ def swap_in(source: Path, data_dir: Path, names: list[str]) -> str:
     suffix = f".before-restore-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
     kept = ""
     for name, temporary in incoming.items():
-        for extension in ("", "-journal", "-wal", "-shm"):  # a DB and sqlite's side files
-            current = data_dir / f"{name}{extension}"
-            if current.exists():
-                current.rename(data_dir / f"{name}{suffix}{extension}")
-                kept = suffix
-        os.replace(temporary, data_dir / name)
+        current = data_dir / name
+        if current.exists():
+            settle(current)
+            _keep_as(current, data_dir / f"{name}{suffix}")
+            kept = suffix
+        replace_database(temporary, current)
     return kept
+
+
+def _keep_as(db: Path, kept: Path) -> None:
+    """The same file under a second name (a hard link: instant, and `db` never goes missing),
+    or a copy where the file system has no links."""
+    try:
+        os.link(db, kept)
+    except OSError:
+        shutil.copy2(db, kept)
+
+
+def settle(db: Path) -> None:
+    """Fold the database's journal or write-ahead log into it (a read rolls a hot journal back,
+    a checkpoint empties the log), then remove the side files: the file alone is then whole."""
+    with closing(sqlite3.connect(db)) as connection:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for side in ("-journal", "-wal", "-shm"):
+        db.with_name(f"{db.name}{side}").unlink(missing_ok=True)
+
+
+def replace_database(new: Path, target: Path) -> None:
+    """`new` in place of `target` in one rename: killed at any point, `target` is the old
+    database or the new one, whole. The old one's side files go first: left beside the new
+    file, sqlite would replay them there."""
+    if target.exists():
+        settle(target)
+    os.replace(new, target)

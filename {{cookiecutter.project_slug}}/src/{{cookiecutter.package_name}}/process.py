@@ -8,10 +8,12 @@ same clean way, and a child that dies on its own is reported as an error.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +30,14 @@ PROGRESS_EVERY_S = 15
 # Recognised in a host setting (never bound here): the whole machine, reached on 127.0.0.1
 ALL_INTERFACES = ("0.0.0.0", "::", "")  # noqa: S104
 STOP_GRACE_S = 20
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def dies_with_parent() -> None:
+    """A `preexec_fn` for a child that must not outlive the command that started it, however
+    that command ends (kill -9 included): the kernel kills it (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -1,9 +1,11 @@
 """`mlops server upgrade`: bring the databases to the schema of the MLflow the project now pins.
 
 The drill after `uv lock --upgrade-package mlflow` on the central PC: with the server stopped,
-back up, upgrade the schema with MLflow's own `mlflow db upgrade`, and check that every
-experiment, run, version and alias is still there. Anything wrong puts the backup back. To roll
-back later, pin the previous MLflow again and `mlops server restore` the backup it names.
+back up, upgrade a copy of the database with MLflow's own `mlflow db upgrade`, check that every
+experiment, run, version and alias is still there, and only then swap the copy in (one atomic
+rename). Killed at any point, the database is either the old one, untouched, or the new one,
+whole: never a half-upgraded schema, and a rerun starts again from the old one. To roll back
+later, pin the previous MLflow again and `mlops server restore` the backup it names.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from .backup import DATABASES, backup, swap_in
+from .backup import backup, copy_database, replace_database
 from .errors import BadInput
 from .lock import DataDirLock
+from .process import dies_with_parent
 from .settings import Settings
 from .tracking_server import ServerPaths, known_revisions, refuse_if_databases_open, schema_problem
 
+UPGRADING = ".upgrading"
 COUNTED = ("experiments", "runs", "metrics", "model_versions", "registered_model_aliases")
 
 
@@ -46,14 +50,19 @@ def upgrade(settings: Settings) -> str:
         refuse_if_databases_open(paths)
         before = counts(paths.backend_db)
         saved, _ = backup(settings)
+        working = paths.backend_db.with_name(f"{paths.backend_db.name}{UPGRADING}")
         try:
-            _mlflow_db_upgrade(paths.backend_db)
-            if schema_problem(paths.backend_db) or counts(paths.backend_db) != before:
-                raise BadInput("the upgraded database does not match the backup")
-        except BadInput as exc:
-            names = [name for name in DATABASES if (saved / name).is_file()]
-            swap_in(saved, paths.data_dir, names)
-            raise BadInput(f"{exc}; the databases were put back from {saved}") from None
+            working.unlink(missing_ok=True)  # an earlier run's, killed part-way
+            copy_database(paths.backend_db, working)
+            _mlflow_db_upgrade(working)
+            if schema_problem(working) or counts(working) != before:
+                raise BadInput("the upgraded copy does not match the database")
+        except BaseException as exc:
+            working.unlink(missing_ok=True)
+            if isinstance(exc, BadInput):
+                raise BadInput(f"{exc}; {paths.backend_db} was not changed") from None
+            raise
+        replace_database(working, paths.backend_db)
     return (
         f"upgraded {paths.backend_db} to schema {(known_revisions() or ['?'])[0]} "
         f"({before['runs']} runs, {before['model_versions']} versions kept); the old one is "
@@ -64,7 +73,7 @@ def upgrade(settings: Settings) -> str:
 
 def _mlflow_db_upgrade(db: Path) -> None:
     command = [sys.executable, "-m", "mlflow", "db", "upgrade", f"sqlite:///{db.as_posix()}"]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, preexec_fn=dies_with_parent)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise BadInput(f"mlflow db upgrade failed: {last}")
