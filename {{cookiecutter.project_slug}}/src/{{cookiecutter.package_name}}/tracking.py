@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import mlflow
 import requests
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+from mlflow.exceptions import MlflowException, RestException
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # restores the global
 
 from .errors import BadInput, ServerUnavailable, is_disk_full
@@ -49,10 +51,33 @@ def connected(settings: Settings) -> Iterator[str]:
         yield uri
 
 
+def _local_disk_full(exc: BaseException) -> BadInput | None:
+    """A full disk on this machine (a download into the temp folder, the model cache), which
+    MLflow may wrap in its own exception: named with its folder, never blamed on the server."""
+    chain = list(_causes(exc))
+    if not any(is_disk_full(error) for error in chain):
+        return None
+    named = [e.filename for e in chain if isinstance(e, OSError) and e.filename]
+    folder = Path(named[0]).parent if named else Path(tempfile.gettempdir())
+    return BadInput(f"no space left in {folder} on this machine: free space there, then run this "
+                    "again")  # fmt: skip
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it was raised from, up to an answer of the server (not this machine's)."""
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, RestException):
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
 def translate(exc: Exception, uri: str, role: str | None = None) -> Exception:
     """The user-facing error for a failed server call, or `exc` itself when it is not one.
     `role` is what the verb needs (`mlops server add-user --role`), said on a 403."""
-    if is_disk_full(exc) or _status(exc) == 507:
+    local = _local_disk_full(exc)
+    if local is not None:
+        return local
+    if _status(exc) == 507 or (isinstance(exc, RestException) and is_disk_full(exc)):
         where = "database" if "database or disk is full" in str(exc) else "artifacts"
         return ServerUnavailable(
             f"the tracking server at {uri} has no disk space left (its {where} folder): "
