@@ -122,3 +122,41 @@ def test_any_command_line_is_done_or_one_line(unreachable_config, monkeypatch, c
     assert code in (0, 2, 3), err
     if code:
         assert len(err.splitlines()) == 1 and err.startswith("mlops: "), err
+
+
+VARIABLES = {  # what a user may set, and values a shell or a typo gives them
+    "MLFLOW_TRACKING_URI": ["", "not-a-url", "ftp://host", "http://", "127.0.0.1:5000"],
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": ["", "-3", "two", "1.5", "99999999999999999999"],
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": ["", "-1", "x", "nan"],
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": ["", "0", "abc", "-5", "1e3"],
+    "MLOPS_CONFIG": ["/", "/nonexistent/mlops.toml", "/dev/null"],
+    "MLOPS_PENDING_DIR": ["/dev/null", "/proc/nope"],
+    "MLOPS_MODEL_CACHE": ["/dev/null", "/proc/nope"],
+    "MLOPS_PROGRESS": ["banana", ""],
+}
+
+
+@given(
+    variables=st.dictionaries(
+        st.sampled_from(sorted(VARIABLES)), st.text(max_size=0), min_size=1, max_size=3
+    ).flatmap(
+        lambda chosen: st.fixed_dictionaries(
+            {name: st.sampled_from(VARIABLES[name]) for name in chosen}
+        )
+    ),
+    verb=st.sampled_from([["status"], ["promote", "--dry-run"], ["train"], ["upload-pending"]]),
+)
+@EXAMPLES
+def test_any_malformed_variable_is_one_line(unreachable_config, monkeypatch, capsys, variables,
+                                            verb):  # fmt: skip
+    """Environment variables, as a shell or a typo sets them: exit 2 (or 3 for the server that
+    is down), one line, never a traceback."""
+    monkeypatch.setenv("MLOPS_CONFIG", str(unreachable_config))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    code = main(verb)
+    err = capsys.readouterr().err.strip()
+    done = (0,) if verb == ["upload-pending"] else ()  # nothing to upload needs no server
+    assert code in (*done, 2, 3), err
+    if code:
+        assert len(err.splitlines()) == 1 and err.startswith("mlops: "), err

@@ -225,7 +225,10 @@ class Settings(_Section):
 def find_config(start: Path | None = None) -> Path:
     """`$MLOPS_CONFIG`, else the nearest `mlops.toml` from the working directory upwards."""
     if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
+        chosen = Path(os.environ[CONFIG_ENV])
+        if chosen.is_dir():
+            raise BadInput(f"{CONFIG_ENV}={chosen} is a folder: name the {CONFIG_FILE} file in it")
+        return chosen
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_FILE).is_file():

@@ -45,6 +45,7 @@ def connected(settings: Settings) -> Iterator[str]:
     yield the URI. MLflow keeps the URI in a global and in `MLFLOW_TRACKING_URI`: both are back
     as they were when the block ends, so a later `load_settings` is not steered by it."""
     uri = settings.tracking_uri
+    check_http_variables()
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     variables = {**unless_set(HTTP_DEFAULTS), "MLFLOW_TRACKING_URI": uri}
     with environment(variables), _use_tracking_uri(uri):
@@ -69,6 +70,29 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
     while seen is not None and not isinstance(seen, RestException):
         yield seen
         seen = seen.__cause__ or seen.__context__
+
+
+HTTP_VARIABLES = {  # MLflow's own, read at each request: (parse, smallest value)
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": (int, 0),
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": (float, 0),
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": (int, 1),
+}
+
+
+def check_http_variables() -> None:
+    """A malformed value would fail deep in MLflow's first request, or worse, be read by it
+    as a missing alias: refused here, in one line, before any request."""
+    for name, (parse, smallest) in HTTP_VARIABLES.items():
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        try:
+            ok = parse(value) >= smallest
+        except ValueError:
+            ok = False
+        if not ok:
+            kind = "a whole number" if parse is int else "a number"
+            raise BadInput(f"{name}={value!r} must be {kind} of at least {smallest}")
 
 
 def translate(exc: Exception, uri: str, role: str | None = None) -> Exception:
