@@ -7,6 +7,9 @@ history into one.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import psycopg
 import pytest
 from mlflow import MlflowClient
@@ -128,3 +131,33 @@ def test_migrate_refuses_while_the_server_runs(
     config = config_for(tracking_server, tmp_path, settings)
     assert main(["--config", str(config), "server", "migrate", postgres.database()]) == 2
     assert "is in use by another server" in one_line_error(capsys)
+
+
+def test_migrate_names_values_postgresql_cannot_hold_and_writes_nothing(
+    settings, postgres, tmp_path, monkeypatch, capsys
+):
+    """sqlite keeps a value longer than MLflow's schema declares (written around MLflow's API,
+    or by an older MLflow); PostgreSQL would refuse it mid-copy. Found first, named, nothing
+    written; once it is shortened, the same target takes the whole history."""
+    paths = ServerPaths(tmp_path / "data", tmp_path / "artifacts")
+    options = options_from_settings(settings, port=free_port())
+    password, _ = prepare(paths, options)
+    with LocalServer(paths, options, password).start() as server:
+        team = on_server(with_changes(settings, tracking={"uri": server.url}), server)
+        client_as(monkeypatch, server.url, "admin", password)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        run_id = train(team, {}).run_id
+    with closing(sqlite3.connect(paths.backend_db)) as db, db:
+        db.execute(
+            "INSERT INTO tags (key, value, run_uuid) VALUES (?, 'x', ?)", ("k" * 300, run_id)
+        )
+    config, target = config_for(server, tmp_path / "config", team), postgres.database()
+    assert main(["--config", str(config), "server", "migrate", target]) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]  # after MLflow's own log
+    assert "1 rows of tags.key are longer than the 250 characters" in said
+    with psycopg.connect(target) as connection:
+        assert connection.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    with closing(sqlite3.connect(paths.backend_db)) as db, db:
+        db.execute("UPDATE tags SET key = 'shortened' WHERE run_uuid = ? AND length(key) > 250",
+                   (run_id,))  # fmt: skip
+    assert main(["--config", str(config), "server", "migrate", target]) == 0

@@ -8,6 +8,9 @@ and aliases stay the same, so the users and grants in `auth.db` (which stays in 
 still point at the right experiment and model.
 
 The sqlite file is only read: going back is removing `backend_store_uri` from `mlops.toml`.
+The copy is one transaction: PostgreSQL going away mid-copy leaves it empty (exit 3) and a rerun
+starts again. sqlite does not enforce the lengths MLflow's schema declares and PostgreSQL does, so
+values too long for their column are found before anything is written, and named.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy import MetaData, func, insert, select, text
+from sqlalchemy.exc import OperationalError
 
-from .errors import BadInput
+from .errors import BadInput, ServerUnavailable
 from .lock import DataDirLock
 from .settings import Settings
 from .tracking_server import ServerPaths, refuse_if_databases_open, schema_problem
@@ -43,9 +47,17 @@ def migrate(settings: Settings, target_uri: str) -> dict[str, int]:
         target = _empty_mlflow_database(target_uri, paths.artifacts_dir)
         source = sqlalchemy.create_engine(f"sqlite:///{paths.backend_db.as_posix()}")
         try:
-            with source.connect() as reading, target.begin() as writing:
-                copied = _copy_tables(reading, writing)
-                _move_id_counters(writing)
+            with source.connect() as reading:
+                _refuse_values_too_long(reading, target)
+                with target.begin() as writing:
+                    copied = _copy_tables(reading, writing)
+                    _move_id_counters(writing)
+        except OperationalError as exc:
+            raise ServerUnavailable(
+                f"{_without_password(target_uri)} stopped answering during the copy "
+                f"({str(exc.orig).strip().splitlines()[0]}); nothing was committed: run "
+                "`mlops server migrate` again"
+            ) from None
         finally:
             source.dispose()
             target.dispose()
@@ -68,6 +80,29 @@ def _empty_mlflow_database(uri: str, artifacts: Path) -> sqlalchemy.Engine:
             f"{_without_password(uri)} already holds {runs} runs: migrate into an empty one"
         )
     return engine
+
+
+def _refuse_values_too_long(reading, target: sqlalchemy.Engine) -> None:
+    """Every text column PostgreSQL bounds (MLflow's `String(n)`), checked in sqlite first."""
+    source, bounded = MetaData(), MetaData()
+    source.reflect(reading)
+    bounded.reflect(target)
+    for table in bounded.sorted_tables:
+        if table.name not in source.tables or table.name in NOT_COPIED:
+            continue
+        rows = source.tables[table.name]
+        for column in table.columns:
+            limit = getattr(column.type, "length", None)
+            if not limit or column.name not in rows.columns:
+                continue
+            long = func.length(rows.c[column.name]) > limit
+            found = reading.execute(select(func.count()).select_from(rows).where(long)).scalar()
+            if found:
+                raise BadInput(
+                    f"{found} rows of {table.name}.{column.name} are longer than the {limit} "
+                    "characters PostgreSQL's MLflow schema allows: nothing was written (shorten "
+                    "or delete them in the sqlite file, from a backup copy, then migrate)"
+                )
 
 
 def _copy_tables(reading, writing) -> dict[str, int]:
