@@ -52,12 +52,15 @@ def connected(settings: Settings) -> Iterator[str]:
         yield uri
 
 
+SQLITE_FULL = "database or disk is full"
+
+
 def _local_disk_full(exc: BaseException) -> BadInput | None:
     """A full disk on this machine (a download into the temp folder, the model cache), which
     MLflow may wrap in its own exception: named with its folder, never blamed on the server."""
     chain = list(_causes(exc))
-    if not any(is_disk_full(error) for error in chain):
-        return None
+    if not any(is_disk_full(e) and SQLITE_FULL not in str(e) for e in chain):
+        return None  # sqlite's words come from the server's database, not from this machine
     named = [e.filename for e in chain if isinstance(e, OSError) and e.filename]
     folder = Path(named[0]).parent if named else Path(tempfile.gettempdir())
     return BadInput(f"no space left in {folder} on this machine: free space there, then run this "
@@ -101,8 +104,8 @@ def translate(exc: Exception, uri: str, role: str | None = None) -> Exception:
     local = _local_disk_full(exc)
     if local is not None:
         return local
-    if _status(exc) == 507 or (isinstance(exc, RestException) and is_disk_full(exc)):
-        where = "database" if "database or disk is full" in str(exc) else "artifacts"
+    if _status(exc) == 507 or is_disk_full(exc):
+        where = "database" if SQLITE_FULL in str(exc) else "artifacts"
         return ServerUnavailable(
             f"the tracking server at {uri} has no disk space left (its {where} folder): "
             "free space on the central PC, then run this again",
