@@ -11,6 +11,7 @@ import requests
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
+from {{ cookiecutter.package_name }}.demo import plan_for
 from {{ cookiecutter.package_name }}.guard_aliases import EXPECTED_HEADER, moved_aliases, parse_expected
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
@@ -26,12 +27,13 @@ ALIAS_API = "/api/2.0/mlflow/registered-models/alias"
 def three_versions(settings, as_admin) -> dict[str, str]:
     """previous-champion, champion and challenger on three versions, the challenger the best
     on the holdout (so a promotion passes its gates) and the champion the worst."""
-    scored = []
-    for c in (0.05, 0.5, 5.0):
-        run = train(settings, {"C": c})
+    plan, scored = plan_for(settings), []  # the demo's three settings of the task's knob
+    for value in plan.candidates:
+        run = train(settings, {plan.param: value})
         version = register_challenger(settings, newer_than_challenger=True).version
         scored.append((run.metrics[settings.metric.primary], str(version)))
-    (_, worst), (_, middle), (_, best) = sorted(scored)
+    worst_first = sorted(scored, reverse=not settings.metric.greater_is_better)
+    (_, worst), (_, middle), (_, best) = worst_first
     return {PREVIOUS: middle, CHAMPION: worst, CHALLENGER: best}
 
 
