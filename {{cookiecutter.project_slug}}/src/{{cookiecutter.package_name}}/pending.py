@@ -271,25 +271,24 @@ def upload_all(settings: Settings) -> list[Uploaded]:
     root = pending_dir(settings)
     if root.is_dir():
         sweep_partials(root)
-    saved = [folder for folder in folders(settings) if _readable(folder)]
+    saved = [run for run in map(_loaded, folders(settings)) if run is not None]
     if not saved:
         return []
     with tracking.connected(settings) as uri:
         uploaded = []
         with tracking.server_errors(uri, "member"):
-            for folder in saved:
-                with claimed(folder) as mine:
+            for run in saved:
+                with claimed(run.folder) as mine:
                     if mine:
-                        uploaded.append(upload(settings, load(folder), uri))
+                        uploaded.append(upload(settings, run, uri))
         return uploaded
 
 
-def _readable(folder: Path) -> bool:
-    """`load` would succeed; False when another upload deleted the folder meanwhile."""
+def _loaded(folder: Path) -> PendingRun | None:
+    """The saved run, or None when another upload deleted the folder meanwhile."""
     try:
-        load(folder)
+        return load(folder)
     except BadInput:
         if folder.exists():
             raise
-        return False
-    return True
+        return None
