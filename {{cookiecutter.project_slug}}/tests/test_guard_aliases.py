@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.demo import plan_for
-from {{ cookiecutter.package_name }}.guard_aliases import EXPECTED_HEADER, moved_aliases, parse_expected
+from {{ cookiecutter.package_name }}.guard_aliases import EXPECTED_HEADER, moved_aliases, moved_before, parse_expected
 from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
 
@@ -118,21 +118,24 @@ def test_a_move_on_a_stale_expectation_is_refused_and_writes_nothing(
     assert alias_request(as_admin, admin, fresh, three_versions[CHALLENGER], name).ok
     assert version_of(settings, CHAMPION) == three_versions[CHALLENGER]
 
+    twin = json.dumps({CHAMPION: three_versions[CHAMPION]})  # stale, but its move is made
+    assert alias_request(as_admin, admin, twin, three_versions[CHALLENGER], name).ok
 
-@pytest.mark.parametrize("role", ["reader", "member"])
+
+@pytest.mark.parametrize(("role", "status"), [("none", 401), ("reader", 403), ("member", 403)])
 def test_who_may_not_move_aliases_learns_nothing_from_the_expectation(
-    settings, as_admin, three_versions, role
+    settings, as_admin, three_versions, role, status
 ):
-    """MLflow refuses them first: the same 403 whether the expectation holds or not, so the
+    """MLflow refuses them first: the same answer whether the expectation holds or not, so the
     header is no way to read the aliases of a model one may not change."""
     set_aliases(settings, three_versions)
-    user, password = new_user(on_server(settings, as_admin), role)
+    auth = new_user(on_server(settings, as_admin), role) if role != "none" else None
     name, target = settings.model.registered_name, three_versions[CHALLENGER]
     answers = [
-        alias_request(as_admin, (user, password), json.dumps({CHAMPION: guess}), target, name)
+        alias_request(as_admin, auth, json.dumps({CHAMPION: guess}), target, name)
         for guess in (three_versions[CHAMPION], three_versions[PREVIOUS])
     ]
-    assert [a.status_code for a in answers] == [403, 403]
+    assert [a.status_code for a in answers] == [status, status]
     assert answers[0].text == answers[1].text
     assert version_of(settings, CHAMPION) == three_versions[CHAMPION]
 
@@ -140,6 +143,10 @@ def test_who_may_not_move_aliases_learns_nothing_from_the_expectation(
 def test_an_expectation_names_what_moved_and_reads_only_json_objects():
     assert moved_aliases({"champion": "2", "challenger": None}, {"champion": "3"}) == ["champion"]
     assert moved_aliases({"challenger": None}, {"champion": "3"}) == []
+    assert moved_before({"challenger": None}, {"challenger": "4"}, "challenger", "4") == []
+    assert moved_before({"challenger": None}, {"challenger": "4"}, "challenger", "5") == [
+        "challenger"
+    ]
     assert parse_expected('{"champion": null}') == {"champion": None}
     for bad in ("[]", '{"champion": 2}', "not json", '{"1": {}}'):
         with pytest.raises(ValueError, match="JSON object"):

@@ -18,7 +18,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from .errors import BadInput
-from .guard_aliases import MOVED_CODE, expected_header, moved_aliases
+from .guard_aliases import MOVED_CODE, expected_header, moved_aliases, moved_before
 from .settings import Settings
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
@@ -82,10 +82,9 @@ def move_alias(
     from mlflow.utils.rest_utils import call_endpoint
 
     target, now = str(version.version), current(client, name, {*expected, alias})
-    others = {other: number for other, number in expected.items() if other != alias}
-    if now.get(alias) == target and not moved_aliases(others, now):
+    _refuse_moved(expected, now, moved_before(expected, now, alias, target))
+    if now.get(alias) == target:
         return {**expected, alias: target}  # the same move, made meanwhile by a twin run
-    _refuse_moved(expected, now)
     body = json.dumps({"name": name, "alias": alias, "version": target})
     try:
         call_endpoint(
@@ -101,11 +100,11 @@ def move_alias(
 
 def check_unmoved(client: MlflowClient, name: str, expected: Expected) -> None:
     """`BadInput` when an alias the verb read has moved since (another verb ran meanwhile)."""
-    _refuse_moved(expected, current(client, name, expected))
+    now = current(client, name, expected)
+    _refuse_moved(expected, now, moved_aliases(expected, now))
 
 
-def _refuse_moved(expected: Expected, now: dict[str, str]) -> None:
-    moved = moved_aliases(expected, now)
+def _refuse_moved(expected: Expected, now: dict[str, str], moved: list[str]) -> None:
     if moved:
         alias = moved[0]
         raise BadInput(

@@ -154,6 +154,24 @@ def end_failed() -> None:
         mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
 
 
+def log_datasets(split: Split) -> None:
+    """Both datasets in one request, sent twice at most: two runs logging the same table at
+    once (two uploads, two teammates) race in MLflow's store, which reads whether the dataset
+    exists and then inserts it; the loser's whole request is rolled back with a unique-constraint
+    error, and its second try finds the row the winner wrote."""
+    for last_try in (False, True):
+        try:
+            mlflow.log_inputs(
+                datasets=[split.dataset("train"), split.dataset("holdout")],
+                contexts=["training", "evaluation"],
+                tags_list=[{}, {}],
+            )
+            return
+        except MlflowException as exc:
+            if last_try or "unique constraint" not in exc.message.lower():
+                raise
+
+
 def log_candidate(
     candidate: FittedCandidate, split: Split, settings: Settings, tags: dict[str, str], **run_args
 ) -> tuple[str, str]:
@@ -163,11 +181,7 @@ def log_candidate(
     """
     with logged_run(tags=tags, **run_args) as run:
         mlflow.log_params(param_strings(candidate.params))
-        mlflow.log_inputs(
-            datasets=[split.dataset("train"), split.dataset("holdout")],
-            contexts=["training", "evaluation"],
-            tags_list=[{}, {}],
-        )
+        log_datasets(split)
         info = log_model(candidate.pipeline, split)
         log_metrics_and_model_id(run.info.run_id, candidate.metrics, info.model_id)
     return run.info.run_id, info.model_uri
