@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -204,3 +204,15 @@ def server_of_its_own(settings: Settings, folder: Path, monkeypatch, **server_se
         client = client_as(monkeypatch, server.url, "admin", password)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
         yield server, team, client
+
+
+def process_running(matches: Callable[[list[bytes]], bool]) -> int | None:
+    """The pid of a running process whose command line `matches` (a verb's child, say)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if matches(argv):
+            return int(cmdline.parent.name)
+    return None

@@ -262,15 +262,15 @@ def test_a_server_killed_during_a_backup_leaves_every_earlier_backup_intact(
     assert not list((tmp_path / "bk").glob(".*.partial"))
 
 
-def wait_for(found, child, timeout: float = 120):
+def wait_for(found, child, timeout: float = 120, poll: float = 0.01):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = found()
         if result:
             return result
-        assert child.poll() is None, "the backup ended before it could be cut off"
-        time.sleep(0.01)
-    raise AssertionError("the backup never started")
+        assert child.poll() is None, "the command ended before it could be cut off"
+        time.sleep(poll)
+    raise AssertionError("the command never started its work")
 
 
 def test_a_full_backup_disk_is_one_line_and_leaves_nothing(cli_config, tmp_path, capsys):
@@ -278,3 +278,49 @@ def test_a_full_backup_disk_is_one_line_and_leaves_nothing(cli_config, tmp_path,
         assert main(["server", "backup", "--to", str(small)]) == 2
         assert f"no space left in {small}" in one_line_error(capsys)
         assert sorted(p.name for p in small.iterdir()) == ["filler"], "no half-written backup"
+
+
+def marked_database(path, mark: str, filler_mb: int = 0) -> None:
+    """A sqlite file that says which state it holds; big enough to copy for a while."""
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("create table mark (state)")
+        db.execute("insert into mark values (?)", (mark,))
+        db.execute("create table filler (blob)")
+        db.executemany("insert into filler values (?)", [(os.urandom(1 << 20),)] * filler_mb)
+
+
+def state_of(path) -> str:
+    check_database(path)
+    with closing(sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True)) as db:
+        return db.execute("select state from mark").fetchone()[0]
+
+
+@pytest.mark.parametrize("cut", ["while copying the backup in", "between the two swaps"])
+def test_a_restore_killed_midway_leaves_whole_databases_and_a_rerun_completes(tmp_path, cut):
+    """kill -9 of `server restore`: each database is whole, the old one or the backup's (never
+    a half-copied file), and running the restore again puts the backup in place."""
+    data_dir, backup = tmp_path / "data", tmp_path / "backup"
+    for folder, mark in ((data_dir, "old"), (backup, "new")):
+        folder.mkdir()
+        marked_database(folder / "mlflow.db", mark, filler_mb=120 if mark == "new" else 0)
+        marked_database(folder / "auth.db", mark)
+    config = write_config(tmp_path / "config", data_dir=str(data_dir))
+    command = [MLOPS, "--config", str(config), "server", "restore", str(backup)]
+    child = subprocess.Popen(command, env=project_env(), start_new_session=True)
+    if cut == "while copying the backup in":
+        wait_for(lambda: list(data_dir.glob("*.restoring")), child)
+    else:  # auth.db is copied last and swapped last: its copy done, mlflow.db swapped or not
+        wait_for(lambda: list(data_dir.glob("*.before-restore-*")), child, poll=0.001)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    states = {name: state_of(data_dir / name) for name in DATABASES}
+    if cut == "while copying the backup in":
+        assert states == {name: "old" for name in DATABASES}
+    assert set(states.values()) <= {"old", "new"}
+
+    rerun = subprocess.run(command, env=project_env(), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert {name: state_of(data_dir / name) for name in DATABASES} == {
+        name: "new" for name in DATABASES
+    }
+    assert not list(data_dir.glob("*.restoring"))

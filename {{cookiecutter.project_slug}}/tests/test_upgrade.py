@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import time
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -25,6 +24,7 @@ from {{ cookiecutter.package_name }}.upgrade import counts
 from .central_pc_fixtures import (
     MLOPS,
     one_line_error,
+    process_running,
     project_env,
     write_config,
 )
@@ -89,14 +89,10 @@ def test_a_database_from_a_newer_mlflow_is_refused(tmp_path, capsys):
 
 def the_upgrade_child() -> int | None:
     """The pid of a running `mlflow db upgrade` (the step that writes the schema)."""
-    for status in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = status.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"db" in argv and b"upgrade" in argv and any(a.endswith(b".upgrading") for a in argv):
-            return int(status.parent.name)
-    return None
+    return process_running(
+        lambda argv: b"db" in argv and b"upgrade" in argv
+        and any(a.endswith(b".upgrading") for a in argv)
+    )  # fmt: skip
 
 
 def tables(db) -> set[str]:

@@ -20,6 +20,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
 from .errors import BadInput
+from .process import dies_with_parent
 from .settings import Settings
 from .tracking_server import ServerPaths, backend_store_uri, options_from_settings
 from .users import admin, session
@@ -95,7 +96,9 @@ def _mlflow_gc(backend: str, destination: str, found: Leftovers, who) -> None:
         "MLFLOW_TRACKING_USERNAME": who.username,
         "MLFLOW_TRACKING_PASSWORD": who.password,
     }
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, preexec_fn=dies_with_parent
+    )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise BadInput(f"mlflow gc failed: {last}")
