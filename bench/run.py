@@ -28,6 +28,7 @@ QUICK = {
     "growth": ["--draws", "1", "--refreshes", "1", "--trials", "2", "--tasks", "classification"],
     "load": ["--clients", "1", "--runs", "1", "--backends", "sqlite"],
     "login_guard": ["--samples", "3"],
+    "migrate_history": ["--metric-rows", "100"],
     "pr_minutes": ["--plan"],
     "promote_profile": ["--quick"],
     "request_economy": ["--trials", "2", "--delays-ms", "0", "--repeat", "1"],

@@ -7,11 +7,16 @@ history into one.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import time
 from contextlib import closing
 
 import psycopg
 import pytest
+import sqlalchemy
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
@@ -22,7 +27,18 @@ from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerPaths, options_from_settings, prepare
 from {{ cookiecutter.package_name }}.train import train
 
-from .central_pc_fixtures import client_as, config_for, new_user, on_server, one_line_error, unique
+from .central_pc_fixtures import (
+    MLOPS,
+    client_as,
+    config_for,
+    new_user,
+    on_server,
+    one_line_error,
+    project_env,
+    server_of_its_own,
+    unique,
+)
+from .long_history import write_history
 from .postgres_cluster import AVAILABLE
 from .project import PLATFORM_CONFIG, with_changes
 
@@ -161,3 +177,82 @@ def test_migrate_names_values_postgresql_cannot_hold_and_writes_nothing(
         db.execute("UPDATE tags SET key = 'shortened' WHERE run_uuid = ? AND length(key) > 250",
                    (run_id,))  # fmt: skip
     assert main(["--config", str(config), "server", "migrate", target]) == 0
+
+
+METRIC_ROWS = 200_000
+WRITTEN_BY_MLFLOW = {
+    "experiments", "experiment_tags", "runs", "params", "metrics", "latest_metrics", "tags",
+    "datasets", "inputs", "input_tags", "logged_models", "logged_model_params",
+    "logged_model_metrics", "logged_model_tags", "registered_models", "registered_model_tags",
+    "model_versions", "model_version_tags", "registered_model_aliases", "trace_info",
+    "trace_tags", "trace_request_metadata", "spans", "assessments", "evaluation_datasets",
+    "evaluation_dataset_records", "evaluation_dataset_tags",
+}  # fmt: skip
+
+
+def table_rows(uri: str) -> dict[str, list[str]]:
+    """Every table's rows, in a comparable order, as sqlalchemy reads them on either side."""
+    engine, metadata = sqlalchemy.create_engine(uri), sqlalchemy.MetaData()
+    try:
+        with engine.connect() as connection:
+            metadata.reflect(connection)
+            return {
+                table.name: sorted(repr(tuple(row)) for row in connection.execute(table.select()))
+                for table in metadata.sorted_tables
+                if table.name != "alembic_version"
+            }
+    finally:
+        engine.dispose()
+
+
+def copying_into(target: str, table: str) -> bool:
+    """The migrate's connection is inserting into `table` of the target database right now."""
+    database = target.rsplit("/", 1)[1]
+    with psycopg.connect(target.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        return bool(admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query ILIKE %s",
+            (database, f"INSERT INTO {table}%"),
+        ).fetchone()[0])  # fmt: skip
+
+
+def drop_connections(target: str) -> None:
+    database = target.rsplit("/", 1)[1]
+    with psycopg.connect(target.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (database,),
+        )
+
+
+def test_a_long_history_migrates_table_for_table_also_after_a_cut(
+    settings, postgres, tmp_path, monkeypatch, capsys
+):
+    """Runs, datasets, logged models, the registry, traces, assessments, an evaluation dataset
+    and 200,000 metric rows: cut mid-copy (PostgreSQL drops the connection; the command is
+    killed), the target holds nothing and a rerun copies every table row for row."""
+    with server_of_its_own(settings, tmp_path, monkeypatch) as (server, team, client):
+        write_history(team, client, METRIC_ROWS)
+    config = config_for(server, tmp_path / "config", team)
+    source = table_rows(f"sqlite:///{server.paths.backend_db.as_posix()}")
+    assert {name for name, rows in source.items() if rows} >= WRITTEN_BY_MLFLOW
+    assert len(source["metrics"]) > METRIC_ROWS
+    for cut in ("PostgreSQL drops the connection", "kill -9 of the command"):
+        target = postgres.database()
+        migrate = subprocess.Popen([MLOPS, "--config", str(config), "server", "migrate", target],
+                                   env=project_env(), stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + 300
+        while not copying_into(target, "metrics") and time.monotonic() < deadline:
+            assert migrate.poll() is None, migrate.stderr.read()
+            time.sleep(0.02)
+        if cut == "PostgreSQL drops the connection":
+            drop_connections(target)
+            said = migrate.communicate(timeout=120)[1].strip().splitlines()[-1]
+            assert migrate.returncode == 3 and "stopped answering during the copy" in said, said
+        else:
+            os.killpg(migrate.pid, signal.SIGKILL)
+            migrate.communicate(timeout=120)
+        with psycopg.connect(target) as connection:
+            assert connection.execute("SELECT count(*) FROM metrics").fetchone() == (0,)
+        assert main(["--config", str(config), "server", "migrate", target]) == 0, cut
+        assert table_rows(target) == source, cut

@@ -116,7 +116,11 @@ def _copy_tables(reading, writing) -> dict[str, int]:
         writing.execute(table.delete())
     copied = {}
     for table in shared:
-        columns = [c.name for c in table.columns if c.name in source.tables[table.name].columns]
+        columns = [  # a generated column (spans.duration_ns) is computed again by PostgreSQL
+            c.name
+            for c in table.columns
+            if c.name in source.tables[table.name].columns and c.computed is None
+        ]
         rows = reading.execute(select(*(source.tables[table.name].c[c] for c in columns)))
         copied[table.name] = 0
         while batch := rows.fetchmany(BATCH_ROWS):
