@@ -7,6 +7,7 @@ files are overwritten through the artifact proxy after it was promoted.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 
@@ -41,7 +42,7 @@ from {{ cookiecutter.package_name }}.tag_keys import (
 )
 from {{ cookiecutter.package_name }}.train import train
 
-from .central_pc_fixtures import new_user, on_server
+from .central_pc_fixtures import full_disk, new_user, on_server
 from .registry_state import aliased, version_of
 
 
@@ -233,3 +234,25 @@ def test_a_changed_cache_entry_is_never_loaded(settings, as_admin, model_cache, 
     checked = fetch_verified(settings.model.registered_name, version, tmp_path / "copy")
     assert digest(checked.folder) == pinned
     assert digest(model_cache / pinned) == pinned, "the changed entry is replaced by the download"
+
+
+def test_a_full_or_cut_off_cache_leaves_no_half_entry(settings, as_admin, tmp_path, monkeypatch):
+    """The cache only saves downloads: a full disk under it costs nothing but the saving, and
+    files a killed process was keeping are swept by the next one that keeps files."""
+    train(settings, {})
+    register_challenger(settings)
+    version = aliased(settings, CHALLENGER)
+    pinned, name = version.tags[MODEL_FILES_DIGEST_TAG], settings.model.registered_name
+    with full_disk(tmp_path / "full-cache") as cache:
+        monkeypatch.setenv("MLOPS_MODEL_CACHE", str(cache))
+        assert digest(fetch_verified(name, version, tmp_path / "first").folder) == pinned
+        assert [p.name for p in cache.iterdir()] == ["filler"], "no entry, whole or half"
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MLOPS_MODEL_CACHE", str(cache))
+    dead, alive = cache / ".incoming-999999999-x", cache / f".incoming-{os.getpid()}-x"
+    for incoming in (dead, alive):
+        incoming.mkdir(parents=True)
+        (incoming / MODEL_FILE).write_bytes(b"half")
+    assert digest(fetch_verified(name, version, tmp_path / "second").folder) == pinned
+    assert not dead.exists() and alive.exists() and digest(cache / pinned) == pinned

@@ -20,7 +20,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .process import alive
+
 CACHE_ENV = "MLOPS_MODEL_CACHE"
+INCOMING = ".incoming-"
+"""Files being kept, in `.incoming-<pid>-<random>`: renamed into place whole, or swept once
+their writer is gone (killed while copying)."""
 KEEP = 20
 """Entries kept, most recently used first: a few weeks of challengers for a small team."""
 
@@ -67,7 +72,7 @@ def keep(folder: Path, pinned: str) -> None:
     staging = None
     try:
         base.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=base))
+        staging = Path(tempfile.mkdtemp(prefix=f"{INCOMING}{os.getpid()}-", dir=base))
         shutil.copytree(folder, staging, dirs_exist_ok=True)
         forget(pinned)
         staging.rename(base / pinned)  # whole or absent: no reader sees half an entry
@@ -88,6 +93,10 @@ def forget(pinned: str) -> None:
 
 
 def _evict(base: Path) -> None:
+    for incoming in base.glob(f"{INCOMING}*"):
+        pid = incoming.name.removeprefix(INCOMING).split("-", 1)[0]
+        if not pid.isdigit() or not alive(int(pid)):
+            shutil.rmtree(incoming, ignore_errors=True)
     entries = [p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
     entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     for stale in entries[KEEP:]:

@@ -31,6 +31,7 @@ from . import tracking
 from .data import Split
 from .errors import BadInput
 from .model_files import TRUSTED_TYPES
+from .process import alive
 from .runs import FittedCandidate, log_candidate
 from .search_runs import SearchRecord, log_search
 from .settings import Settings
@@ -130,18 +131,8 @@ def sweep_partials(root: Path) -> None:
     """Remove half-written folders whose writer is gone (killed mid-save): never a run."""
     for partial in root.glob(f".*{PARTIAL}"):
         pid = partial.name.removesuffix(PARTIAL).rsplit(".", 1)[-1]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process: not ours to judge
-    return True
 
 
 @contextmanager
