@@ -69,12 +69,14 @@ def test_promote_and_rollback_at_once_end_as_one_serial_order(
     settings, as_admin, three_versions, tmp_path, rollback_delay_s
 ):
     """Every verb that says it moved an alias did, every verb that refused moved nothing, and
-    the registry ends as if the successful ones had run one after the other."""
+    the registry ends as if the successful ones had run one after the other. Both run as the
+    runner does, as the ci user."""
+    user, password = new_user(on_server(settings, as_admin), "ci")
     env = project_env(
         MLOPS_CONFIG=str(config_for(as_admin, tmp_path, settings, confidence=0)),  # point scores
         MLFLOW_TRACKING_URI=as_admin.url,
-        MLFLOW_TRACKING_USERNAME="admin",
-        MLFLOW_TRACKING_PASSWORD=as_admin.admin_password,
+        MLFLOW_TRACKING_USERNAME=user,
+        MLFLOW_TRACKING_PASSWORD=password,
     )
     set_aliases(settings, three_versions)
     pipes = {"text": True, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "env": env}

@@ -50,15 +50,27 @@ def edited_settings(draw) -> str:
     return text
 
 
-@given(text=edited_settings())
+ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "latin-1", "cp1252"]
+"""What editors save: UTF-8, with Notepad's byte-order mark, UTF-16, the Windows code pages."""
+
+
+@given(text=edited_settings(), encoding=st.sampled_from(ENCODINGS),
+       note=st.sampled_from(["", "# café, naïve, 5 €\n"]))  # fmt: skip
 @EXAMPLES
-def test_any_edit_of_the_settings_loads_or_is_one_line(tmp_path_factory, text):
+def test_any_edit_of_the_settings_loads_or_is_one_line(tmp_path_factory, text, encoding, note):
     path = tmp_path_factory.mktemp("config") / "mlops.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes((note + text).encode(encoding, errors="replace"))
     try:
-        load_settings(path)
+        loaded = load_settings(path)
     except BadInput as refusal:
         assert str(refusal) and "\n" not in str(refusal)
+        loaded = None
+    if encoding in ("utf-8", "utf-8-sig"):  # the same file, with or without a BOM
+        path.write_text(note + text, encoding="utf-8")
+        try:
+            assert load_settings(path) == loaded
+        except BadInput:
+            assert loaded is None
 
 
 @pytest.fixture(scope="module")

@@ -259,7 +259,7 @@ def load_settings(path: Path | None = None, tracking_uri: str | None = None) -> 
     path = path or find_config()
     check_owner(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad's BOM is fine
     except FileNotFoundError:
         raise BadInput(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
