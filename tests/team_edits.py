@@ -1,7 +1,8 @@
 """The edits a team makes to its project in its first weeks, as the generated README and
 `mlops doctor` suggest them: its own CSV (with a column added later), ids named in `[data] id`,
 free text in `[data] drop`, numeric codes in `[data] categorical`, another estimator with its
-own parameters and search space, and another primary metric."""
+own parameters and search space, another primary metric, and a feature step of its own written
+as a class in `features.py`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,31 @@ ESTIMATORS = {
     "regression": "sklearn.ensemble.RandomForestRegressor",
 }
 METRICS = {"classification": ("roc_auc", "0.6"), "regression": ("mae", "")}
+
+TEAM_STEP = '''
+
+class ClipToTrainingRange(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """The team's own step: numbers beyond what training saw are held at its range."""
+
+    def fit(self, X, y=None) -> ClipToTrainingRange:
+        values = np.asarray(X, dtype=float)
+        self.n_features_in_ = values.shape[1]
+        self.low_, self.high_ = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return np.clip(np.asarray(X, dtype=float), self.low_, self.high_)
+'''
+CLIPPED = (  # as ruff formats it
+    "make_pipeline(\n"
+    '        SimpleImputer(strategy="median"), ClipToTrainingRange(), StandardScaler()\n'
+    "    )"
+)
+IMPORTS = {  # where isort puts them: plain imports first, then from-imports
+    "import pandas as pd\n": "import numpy as np\nimport pandas as pd\n",
+    "from sklearn.compose": "from sklearn.base import BaseEstimator, OneToOneFeatureMixin, "
+    "TransformerMixin\nfrom sklearn.compose",
+}
 
 
 def add_columns(path: Path) -> None:
@@ -45,7 +71,21 @@ def replace_section(text: str, header: str, body: str) -> str:
     return edited
 
 
+def add_a_feature_step(project: Path) -> None:
+    """A transformer class of the team's own in `features.py`, in the numeric pipeline."""
+    [features] = project.glob("src/*/features.py")
+    text = features.read_text(encoding="utf-8")
+    plain = 'make_pipeline(SimpleImputer(strategy="median"), StandardScaler())'
+    assert plain in text, "the numeric pipeline moved: update this edit"
+    text = text.replace(plain, CLIPPED)
+    for line, with_imports in IMPORTS.items():
+        assert line in text, f"features.py has no {line!r} any more: update this edit"
+        text = text.replace(line, with_imports, 1)
+    features.write_text(text + TEAM_STEP, encoding="utf-8")
+
+
 def edit_as_the_docs_suggest(project: Path, task: str) -> None:
+    add_a_feature_step(project)
     add_columns(write_team_csv(project / "data" / "customers.csv", task, rows=400))
     config = project / "mlops.toml"
     text = config.read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }} import data, features
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
@@ -25,6 +26,7 @@ from {{ cookiecutter.package_name }}.model_files import (
     TRUSTED_TYPES,
     digest,
     fetch_verified,
+    team_types,
     untrusted_types,
 )
 from {{ cookiecutter.package_name }}.model_server import champion, verified_copy
@@ -95,7 +97,7 @@ def test_a_model_that_trusts_a_dangerous_type_is_refused(settings, as_admin):
     fitted = train(settings, {})
     model = mlflow.sklearn.load_model(fitted.model_uri)
     crafted = crafted_candidate(
-        settings, sk_model=model, skops_trusted_types=["numpy.dtype", "builtins.eval"]
+        settings, sk_model=model, skops_trusted_types=[*untrusted_types(model), "builtins.eval"]
     )
     skipped_for(settings, crafted, "types outside the trusted list: builtins.eval")
 
@@ -256,3 +258,13 @@ def test_a_full_or_cut_off_cache_leaves_no_half_entry(settings, as_admin, tmp_pa
         (incoming / MODEL_FILE).write_bytes(b"half")
     assert digest(fetch_verified(name, version, tmp_path / "second").folder) == pinned
     assert not dead.exists() and alive.exists() and digest(cache / pinned) == pinned
+
+
+def test_only_steps_the_team_wrote_in_its_modules_are_trusted():
+    """A class defined in features.py or model.py may be loaded; a name those modules merely
+    import (a module, scikit-learn's class), a function, or a class from elsewhere may not."""
+    home = features.__name__
+    written_here = [f"{home}.Columns"]
+    refused = [f"{home}.pd", f"{home}.ColumnTransformer", f"{home}.column_roles", f"{home}.nope",
+               f"{data.__name__}.Split", "os.system", "builtins.eval"]  # fmt: skip
+    assert team_types(written_here + refused) == written_here

@@ -30,7 +30,7 @@ from mlflow.entities import RunStatus
 from . import tracking
 from .data import Split
 from .errors import BadInput
-from .model_files import TRUSTED_TYPES
+from .model_files import load_skops
 from .process import alive
 from .runs import FittedCandidate, log_candidate
 from .search_runs import SearchRecord, log_search
@@ -160,7 +160,7 @@ def load(folder: Path) -> PendingRun:
         record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
         if record.get("format") != FORMAT:
             raise ValueError(f"unknown format {record.get('format')!r}")
-        pipeline = skops.io.load(folder / MODEL, trusted=list(TRUSTED_TYPES))
+        pipeline = load_skops(folder / MODEL)
         train, holdout = pd.read_parquet(folder / TRAIN), pd.read_parquet(folder / HOLDOUT)
         dataset = record["dataset"]
         target = dataset["target"]
