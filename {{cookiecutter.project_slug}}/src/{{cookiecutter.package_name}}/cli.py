@@ -7,6 +7,7 @@
 | 2    | bad input, config or state                |
 | 3    | the tracking server cannot be used        |
 | 4    | unexpected error (traceback in a file)    |
+| 130  | interrupted (Ctrl-C): nothing half-done   |
 """
 
 from __future__ import annotations

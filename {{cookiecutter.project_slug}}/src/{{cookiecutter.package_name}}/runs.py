@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 
 import mlflow
@@ -55,6 +56,12 @@ class FittedCandidate:
     pipeline: Pipeline
     params: dict[str, object]
     metrics: dict[str, float]
+
+    @cached_property
+    def trusted_types(self) -> list[str]:
+        """The types its model file must list as trusted, or `BadInput`: checked once, before
+        anything is logged, and what `log_model` records."""
+        return check_loggable(self.pipeline)
 
 
 def new_attempt() -> str:
@@ -104,16 +111,16 @@ def pip_requirements() -> list[str]:
     return pins
 
 
-def log_model(pipeline: Pipeline, split: Split):
+def log_model(candidate: FittedCandidate, split: Split):
     """Log the pipeline with signature and input example; returns MLflow's ModelInfo.
 
     The signature is inferred from every training row, so a column with missing values anywhere
     is optional in the schema, not only when the first rows happen to show a gap."""
     example = split.x_train.head(INPUT_EXAMPLE_ROWS)
-    signature = infer_signature(split.x_train, pipeline.predict(example))
-    trusted = check_loggable(pipeline)
+    signature = infer_signature(split.x_train, candidate.pipeline.predict(example))
+    trusted = candidate.trusted_types
     return mlflow.sklearn.log_model(
-        pipeline,
+        candidate.pipeline,
         name=MODEL_NAME,
         signature=signature,
         input_example=example,
@@ -182,6 +189,6 @@ def log_candidate(
     with logged_run(tags=tags, **run_args) as run:
         mlflow.log_params(param_strings(candidate.params))
         log_datasets(split)
-        info = log_model(candidate.pipeline, split)
+        info = log_model(candidate, split)
         log_metrics_and_model_id(run.info.run_id, candidate.metrics, info.model_id)
     return run.info.run_id, info.model_uri

@@ -1,4 +1,4 @@
-"""Every tag key the project writes or reads, in one place; `docs/registry.md` lists them.
+"""Every tag key the project writes or reads, in one place; `docs/data-and-decisions.md` lists them.
 
 Run tags are set when a run starts (no extra request); version tags record registration,
 promotion and rollback on the model version itself, so the registry is its own audit trail.

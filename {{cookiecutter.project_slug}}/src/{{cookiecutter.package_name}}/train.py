@@ -17,7 +17,6 @@ from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable, first_line
 from .metrics import evaluate
 from .model import model_params, pipeline_for
-from .model_files import check_loggable
 from .runs import FittedCandidate, candidate_tags, log_candidate, new_attempt
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG
@@ -70,7 +69,7 @@ def train(
     """`mlops train`: one run with params, metrics, model and datasets."""
     split = load_split(settings)
     candidate = fit_candidate(settings, split, overrides)
-    check_loggable(candidate.pipeline)
+    candidate.trusted_types  # noqa: B018 - refused here, before any request
     tags = {**candidate_tags(settings, split), ATTEMPT_TAG: new_attempt()}
     with tracking.connected(settings) as uri:
         try:

@@ -26,7 +26,6 @@ from .errors import BadInput, ServerUnavailable
 from .metric_names import validation_metric
 from .metrics import is_better
 from .model import check_params, estimator_class
-from .model_files import check_loggable
 from .provenance import run_tags
 from .runs import FittedCandidate, candidate_tags, new_attempt, param_strings
 from .search_runs import SearchRecord, TrialRecord, log_search
@@ -249,7 +248,7 @@ def tune(
         experiment_id = tracking.experiment_id(settings.tracking.experiment, create=True)
     fitted = fit_trials(settings, split, combos, progress)
     search = Search(space, method, fitted, pick_best(fitted, settings))
-    check_loggable(search.best.candidate.pipeline)
+    search.best.candidate.trusted_types  # noqa: B018 - refused here, before any request
     record = _record(settings, split, search, run_name)
     best = record.trials[record.best]
     with tracking.connected(settings) as uri:
