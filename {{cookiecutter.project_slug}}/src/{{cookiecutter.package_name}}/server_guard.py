@@ -66,6 +66,7 @@ from .guard_requests import (
     version_request,
 )
 from .server_launcher import APP_NAME, AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
+from .settings import ServerSettings
 
 __all__ = ["LOCAL", "Backoff", "PasswordCheck", "VerifiedLogins", "client_address"]
 
@@ -379,12 +380,14 @@ async def _refuse(refusal: Refusal, scope, receive, send) -> None:
 def gatekeeper_from_environment() -> Gatekeeper:
     from mlflow.server.auth import store  # its import reads the auth config: in the server only
 
-    attempts = int(os.environ.get(LOGIN_ATTEMPTS_ENV, "5"))
+    defaults = ServerSettings()  # the launcher always sets both; another start gets [server]'s
+    attempts = int(os.environ.get(LOGIN_ATTEMPTS_ENV, defaults.login_attempts))
+    ttl_s = float(os.environ.get(AUTH_CACHE_TTL_ENV, defaults.auth_cache_ttl_seconds))
     logins = Logins(
         check=PasswordCheck(store),
         by_address=Backoff(free=attempts),
         by_user=Backoff(free=2 * attempts),
-        verified=VerifiedLogins(ttl_s=float(os.environ.get(AUTH_CACHE_TTL_ENV, "60"))),
+        verified=VerifiedLogins(ttl_s=ttl_s),
     )
     return Gatekeeper(logins, artifacts_root=local_artifacts_root())
 

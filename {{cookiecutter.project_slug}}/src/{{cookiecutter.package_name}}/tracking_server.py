@@ -36,7 +36,7 @@ from .process import (
     hold_in_foreground,
     refuse_busy_port,
 )
-from .settings import Settings
+from .settings import ServerSettings, Settings
 
 BACKEND_DB, AUTH_DB = "mlflow.db", "auth.db"  # runs and models; users and grants
 ADMIN_USERNAME = "admin"
@@ -84,17 +84,21 @@ class ServerPaths:
         )
 
 
+DEFAULTS = ServerSettings()
+"""Every default of the server is the one `[server]` declares: written once, in settings.py."""
+
+
 @dataclass(frozen=True)
 class ServerOptions:
-    host: str = "127.0.0.1"
-    port: int = 5000
-    workers: int = 1
-    auth_cache_ttl_seconds: int = 60
-    login_attempts: int = 5
-    allowed_hosts: tuple[str, ...] = ()
-    backend_store_uri: str = ""  # empty: sqlite in the data dir
-    artifacts_destination: str = ""  # empty: the artifacts folder
-    startup_timeout_s: float = 300
+    host: str = DEFAULTS.host
+    port: int = DEFAULTS.port
+    workers: int = DEFAULTS.workers
+    auth_cache_ttl_seconds: int = DEFAULTS.auth_cache_ttl_seconds
+    login_attempts: int = DEFAULTS.login_attempts
+    allowed_hosts: tuple[str, ...] = tuple(DEFAULTS.allowed_hosts)
+    backend_store_uri: str = DEFAULTS.backend_store_uri  # empty: sqlite in the data dir
+    artifacts_destination: str = DEFAULTS.artifacts_destination  # empty: the artifacts folder
+    startup_timeout_s: float = DEFAULTS.startup_timeout_s
 
     @property
     def url(self) -> str:
