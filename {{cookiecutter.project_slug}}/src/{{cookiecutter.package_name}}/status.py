@@ -19,16 +19,20 @@ from .report import Table
 from .settings import Settings
 from .tag_keys import metric_tag, promotion_metric_tag
 
-REFUSED = "REFUSED: "
-
 
 @dataclass(frozen=True)
 class AliasedVersion:
     alias: str
     version: ModelVersion | None
-    files: str = "-"
-    """`verified` (the server's files are the ones vetted and pinned at registration), or why
-    they cannot be trusted (see `model_files`)."""
+    refusal: str | None = None
+    """Why the server's files of this version cannot be trusted (see `model_files`); None when
+    they are the ones vetted and pinned at registration."""
+
+    @property
+    def files(self) -> str:
+        if self.version is None:
+            return "-"
+        return "REFUSED" if self.refusal else "verified"
 
     def tag_value(self, key: str) -> str:
         value = self.version.tags.get(key) if self.version else None
@@ -45,20 +49,20 @@ def status_rows(settings: Settings) -> list[AliasedVersion]:
                 first = aliased_version(client, name, ALIASES[0])
             versions = [first] + [aliased_version(client, name, alias) for alias in ALIASES[1:]]
             distinct = {v.version: v for v in versions if v is not None}  # each downloaded once
-            checked = {number: _files(name, v) for number, v in distinct.items()}
+            refusals = {number: _refusal(name, v) for number, v in distinct.items()}
         return [
-            AliasedVersion(alias, version, checked[version.version] if version else "-")
+            AliasedVersion(alias, version, refusals[version.version] if version else None)
             for alias, version in zip(ALIASES, versions, strict=True)
         ]
 
 
-def _files(name: str, version: ModelVersion) -> str:
+def _refusal(name: str, version: ModelVersion) -> str | None:
     with tempfile.TemporaryDirectory(prefix="mlops-status-") as folder:
         try:
             fetch_pinned(name, version, Path(folder), cached=False)  # the server's copy
         except BadInput as exc:
-            return f"{REFUSED}{exc}"
-    return "verified"
+            return str(exc)
+    return None
 
 
 def status_table(rows: list[AliasedVersion], settings: Settings) -> Table:
@@ -75,7 +79,7 @@ def status_table(rows: list[AliasedVersion], settings: Settings) -> Table:
             version.version if version else "-",
             row.tag_value(metric_tag(validation)),
             row.tag_value(promotion_metric_tag(holdout)),
-            row.files.split(":")[0],
+            row.files,
             (version.run_id or "-") if version else "-",
             _when(version.creation_timestamp) if version else "-",
         )
@@ -93,8 +97,8 @@ def status(settings: Settings) -> Status:
     """`mlops status`: a table of aliases, versions, metrics, file checks and source runs."""
     rows = status_rows(settings)
     header = f"model {settings.model.registered_name!r} on {settings.tracking_uri}"
-    refused = [row for row in rows if row.files.startswith(REFUSED)]
-    refusal = f"{refused[0].alias}: {refused[0].files.removeprefix(REFUSED)}" if refused else None
+    refused = [row for row in rows if row.refusal]
+    refusal = f"{refused[0].alias}: {refused[0].refusal}" if refused else None
     notes = "".join(f"\n{note}" for note in _notes(rows))
     return Status(f"{header}\n{status_table(rows, settings).text()}{notes}", refusal)
 
