@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from . import tracking
 from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
 from .data import load_split
-from .errors import BadInput, GateRefused
+from .errors import BadInput
 from .gates import min_value_check
 from .model_files import fetch
 from .provenance import who, workflow_run_url
@@ -64,10 +64,13 @@ class Registration:
     dry_run: bool
     skipped: tuple[Skipped, ...] = ()
     note: str = ""  # why the newest candidate was not the one picked
+    refusal: str | None = None
+    """Set when the best candidate fails `[promotion] min_value`: nothing was registered or
+    moved, and the command exits 1 with it, as promote does when a gate says no."""
 
     def summary(self, settings: Settings) -> str:
         notes = [*(s.line() for s in self.skipped), *([self.note] if self.note else [])]
-        return "\n".join([*notes, self._decision(settings)])
+        return "\n".join(notes if self.refusal else [*notes, self._decision(settings)])
 
     def _decision(self, settings: Settings) -> str:
         name = repr(settings.model.registered_name)
@@ -191,16 +194,16 @@ def _version_tags(run: Run, settings: Settings, metric: float) -> dict[str, str]
     return version_tags
 
 
-def _check_min_value(settings: Settings, metric: float, min_value: float | None) -> None:
+def _min_value_refusal(settings: Settings, metric: float, min_value: float | None) -> str | None:
     check = min_value_check(settings, metric, min_value, label=ranking_metric(settings))
     if check is None or check.held:
-        return
+        return None
     reason = (
         f"no candidate reaches {check.required}: the best run scores {metric:.4f} (the gate is "
         "[promotion] min_value in mlops.toml: lower it only if the data cannot do better)"
     )
     write_step_summary(f"## Register challenger: refused\n\n{reason}")
-    raise GateRefused(reason)
+    return reason
 
 
 def register_challenger(
@@ -231,7 +234,9 @@ def register_challenger(
             run, existing = pick.run, pick.existing
             note = _newest_note(client, settings, experiment_id, run)
             metric = run.data.metrics[ranking_metric(settings)]
-            _check_min_value(settings, metric, min_value)
+            refusal = _min_value_refusal(settings, metric, min_value)
+            if refusal:
+                return Registration(run, metric, None, False, dry_run, pick.skipped, note, refusal)
             if dry_run:
                 version_number = existing.version if existing else None
                 decision = Registration(

@@ -226,7 +226,10 @@ def register_challenger(
             any_data=any_data,
             allow_dirty=allow_dirty,
         )
-    click.echo(registration.summary(ctx.settings))
+    if registration.summary(ctx.settings):
+        click.echo(registration.summary(ctx.settings))
+    if registration.refusal:
+        raise GateRefused(registration.refusal)
 
 
 @cli.command()
