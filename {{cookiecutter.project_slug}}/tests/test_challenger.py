@@ -1,18 +1,20 @@
 """register-challenger against a real registry: the best run by its validation score, once."""
 
+import re
 import subprocess
 
 import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
-from {{ cookiecutter.package_name }}.errors import BadInput, GateRefused
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.metric_names import validation_metric
 from {{ cookiecutter.package_name }}.registry import CHALLENGER
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
 
-from .central_pc_fixtures import MLOPS, config_for, project_env
+from .central_pc_fixtures import MLOPS, config_for, one_line_error, project_env
 from .project import with_changes
 from .registry_state import version_of
 
@@ -44,9 +46,9 @@ def test_a_dry_run_changes_nothing(settings, as_admin):
 def test_a_candidate_below_min_value_is_refused(settings, as_admin):
     train(settings, {})
     unreachable = 2.0 if settings.metric.greater_is_better else -1.0
-    with pytest.raises(GateRefused, match=r"no candidate reaches .*\[promotion\] min_value"):
-        register_challenger(settings, min_value=unreachable)
-    assert version_of(settings, CHALLENGER) is None
+    refused = register_challenger(settings, min_value=unreachable)
+    assert re.match(r"no candidate reaches .*\[promotion\] min_value", refused.refusal or "")
+    assert refused.version is None and version_of(settings, CHALLENGER) is None
 
 
 def test_the_workflow_run_is_recorded_in_actions(settings, as_admin, monkeypatch):
@@ -70,8 +72,8 @@ def test_each_decision_is_reported_in_the_job_summary(settings, as_admin, tmp_pa
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = train(settings, {})
     register_challenger(settings)
-    with pytest.raises(GateRefused):
-        register_challenger(settings, min_value=2.0 if settings.metric.greater_is_better else -1.0)
+    unreachable = 2.0 if settings.metric.greater_is_better else -1.0
+    assert register_challenger(settings, min_value=unreachable).refusal
     with pytest.raises(BadInput):
         rollback(settings)
     text = summary.read_text(encoding="utf-8")
@@ -106,3 +108,14 @@ def test_concurrent_register_challenger_processes_register_the_run_once(
     versions = MlflowClient().search_model_versions(f"name = '{settings.model.registered_name}'")
     assert [v.run_id for v in versions] == [result.run_id]
     assert version_of(settings, CHALLENGER) == versions[0].version
+
+
+def test_the_command_refused_by_min_value_exits_1_in_one_line(settings, as_admin, tmp_path, capsys):
+    """As promote does when a gate says no: exit 1, the reason on one line, nothing moved."""
+    train(settings, {})
+    unreachable = "2.0" if settings.metric.greater_is_better else "-1.0"
+    config = config_for(as_admin, tmp_path, settings)
+    capsys.readouterr()  # MLflow's own log of the training run
+    assert main(["--config", str(config), "register-challenger", "--min-value", unreachable]) == 1
+    assert "no candidate reaches" in one_line_error(capsys)
+    assert version_of(settings, CHALLENGER) is None
