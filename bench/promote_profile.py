@@ -44,7 +44,7 @@ PHASES = {  # phase: (file name, function) pairs whose cumulative times add up t
     "imports": [("<frozen importlib._bootstrap>", "_find_and_load")],
     "download and check": [("model_files.py", "fetch_verified")],
     "load": [("model_files.py", "load")],
-    "score and bootstrap": [("metrics.py", "score"), ("bootstrap.py", "paired_bootstrap")],
+    "score and bootstrap": [("metrics.py", "score"), ("paired_bootstrap.py", "paired_bootstrap")],
     "registry": [("client.py", "get_model_version_by_alias")],
 }
 

@@ -40,7 +40,7 @@ CHUNK = 5_000
 
 def project_modules(project: Path) -> dict:
     package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
-    names = ("candidate_search", "process", "settings", "validation")
+    names = ("candidate_search", "metric_names", "process", "settings")
     return {name: importlib.import_module(f"{package}.{name}") for name in names}
 
 
@@ -115,7 +115,7 @@ def timed(search, repeat: int) -> tuple[float, str]:
 
 def measure(m: dict, settings, size: int, repeat: int, full_up_to: int, settle_s: float) -> dict:
     search = m["candidate_search"]
-    metric = m["validation"].validation_metric(settings.metric.primary)
+    metric = m["metric_names"].validation_metric(settings.metric.primary)
     with tempfile.TemporaryDirectory(prefix="bench-selection-") as folder:
         db = Path(folder) / "mlflow.db"
         started = time.perf_counter()

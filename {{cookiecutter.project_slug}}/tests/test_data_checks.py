@@ -156,10 +156,10 @@ def test_every_data_problem_is_reported_in_one_pass(platform_settings, tmp_path,
     frame["country"] = "NL"
     frame["Passenger Number"] = range(1000, 1000 + len(frame))
     settings = with_csv(platform_settings, tmp_path, frame, drop=[ID_COLUMN])
-    verdicts = list(doctor.data_checks(settings))
-    assert len(verdicts) == 4 and all(v.status == "FAIL" for v in verdicts)
-    assert "looks like a row id" in verdicts[-1].detail
-    assert "id = ['Passenger Number']" in verdicts[-1].detail
+    checks = list(doctor.data_checks(settings))
+    assert len(checks) == 4 and all(v.status == "FAIL" for v in checks)
+    assert "looks like a row id" in checks[-1].detail
+    assert "id = ['Passenger Number']" in checks[-1].detail
     with pytest.raises(BadInput, match=r"^4 data problems in data\.csv: "):
         load_split(settings)
 

@@ -125,9 +125,9 @@ def test_a_tunnel_that_does_not_answer_is_reported():
 
 def test_low_disk_space_is_reported(team, monkeypatch):
     monkeypatch.setattr(doctor, "MIN_FREE_BYTES", 1 << 62)  # more than any disk has
-    verdicts = list(doctor.disk_space(team))
-    assert [v.status for v in verdicts] == ["FAIL", "FAIL"]
-    assert doctor.worst(verdicts) == 2
+    checks = list(doctor.disk_space(team))
+    assert [v.status for v in checks] == ["FAIL", "FAIL"]
+    assert doctor.worst(checks) == 2
 
 
 def test_files_other_users_could_read_are_reported_with_the_fix(settings, pending_folder):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.bootstrap import Improvement
 from {{ cookiecutter.package_name }}.gates import all_hold, check_gates, min_value_check
+from {{ cookiecutter.package_name }}.paired_bootstrap import Improvement
 
 OFF = {
     "min_value": None, "min_improvement": 0.0, "min_relative_improvement": 0.0,

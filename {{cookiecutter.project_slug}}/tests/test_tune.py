@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.tune import (
     fit_trials,
     parse_space,
     pick_best,
-    plan,
+    sample_trials,
     tune,
 )
 
@@ -68,8 +68,9 @@ def test_a_tune_logs_a_parent_a_child_per_trial_and_one_model(settings, as_admin
 
 def test_the_search_is_seeded(settings):
     space = parse_space(settings)
-    first, again = plan(space, "random", 5, seed=7), plan(space, "random", 5, seed=7)
-    assert first == again and first != plan(space, "random", 5, seed=8)
+    first = sample_trials(space, "random", 5, seed=7)
+    again = sample_trials(space, "random", 5, seed=7)
+    assert first == again and first != sample_trials(space, "random", 5, seed=8)
     split = load_split(settings)
     scores = [
         [trial.candidate.metrics for trial in fit_trials(settings, split, first, progress=False)]
@@ -94,31 +95,33 @@ def test_random_search_is_scikit_learns_parameter_sampler():
         n_iter=6, random_state=3,
     )  # fmt: skip
     expected = [{k: space[k].tidy(v) for k, v in combo.items()} for combo in sampled]
-    assert plan(space, "random", 6, seed=3) == expected
+    assert sample_trials(space, "random", 6, seed=3) == expected
 
 
 def test_a_random_search_over_lists_never_repeats_a_combination():
     space = {"a": Choices((1, 2)), "b": Choices(("x", "y"))}
-    combos = plan(space, "random", 10, seed=0)
+    combos = sample_trials(space, "random", 10, seed=0)
     assert len(combos) == 4 and len({tuple(c.items()) for c in combos}) == 4
 
 
 def test_a_grid_spreads_ranges_over_the_trials_and_keeps_every_choice():
     space = {"a": Range(0.01, 100.0, log=True), "b": Choices(("x", "y"))}
-    combos = plan(space, "grid", 10, seed=0)
+    combos = sample_trials(space, "grid", 10, seed=0)
     assert len(combos) == 10
     assert sorted({c["a"] for c in combos}) == [0.01, 0.1, 1.0, 10.0, 100.0]
     assert {c["b"] for c in combos} == {"x", "y"}
-    assert len(plan(space, "grid", 5, seed=0)) == 4  # 2 points x 2 choices: never above trials
+    grid = sample_trials(space, "grid", 5, seed=0)
+    assert len(grid) == 4  # 2 points x 2 choices: never above trials
     wider = {**space, "b": Choices(("x", "y", "z"))}
-    thinned = plan(wider, "grid", 5, seed=0)  # 6 combinations, thinned to a seeded 5
-    assert len(thinned) == 5 and plan(wider, "grid", 5, seed=0) == thinned
+    thinned = sample_trials(wider, "grid", 5, seed=0)  # 6 combinations, thinned to a seeded 5
+    assert len(thinned) == 5 and sample_trials(wider, "grid", 5, seed=0) == thinned
 
 
 def test_integer_ranges_stay_integers_inside_the_range():
-    combos = plan({"n": Range(2, 9)}, "random", 50, seed=1)
+    combos = sample_trials({"n": Range(2, 9)}, "random", 50, seed=1)
     assert all(isinstance(c["n"], int) and 2 <= c["n"] <= 9 for c in combos)
-    assert [c["n"] for c in plan({"n": Range(2, 9)}, "grid", 20, seed=1)] == list(range(2, 10))
+    grid = sample_trials({"n": Range(2, 9)}, "grid", 20, seed=1)
+    assert [c["n"] for c in grid] == list(range(2, 10))
 
 
 BAD_SPACES = {

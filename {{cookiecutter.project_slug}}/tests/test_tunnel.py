@@ -18,11 +18,11 @@ from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.tunnel import (
     TunnelPlan,
+    choose_tunnel,
     cloudflared_command,
     host_allowed,
     open_cloudflared,
     open_ngrok,
-    plan,
     quick_tunnel_url,
     verify,
 )
@@ -74,27 +74,27 @@ def open_server():
 
 def test_ngrok_needs_its_token_from_the_environment(tunnel_settings):
     with pytest.raises(BadInput, match="set NGROK_AUTHTOKEN"):
-        plan(tunnel_settings("ngrok"))
+        choose_tunnel(tunnel_settings("ngrok"))
 
 
 def test_ngrok_needs_the_static_domain(tunnel_settings, monkeypatch):
     monkeypatch.setenv("NGROK_AUTHTOKEN", FAKE_TOKEN)
     with pytest.raises(BadInput, match=r"\[tunnel\] domain is empty"):
-        plan(tunnel_settings("ngrok", domain=""))
+        choose_tunnel(tunnel_settings("ngrok", domain=""))
 
 
 def test_ngrok_publishes_the_local_server_on_the_domain(tunnel_settings, monkeypatch):
     monkeypatch.setenv("NGROK_AUTHTOKEN", FAKE_TOKEN)
-    chosen = plan(tunnel_settings("ngrok", domain=f"https://{DOMAIN}/", port=5123))
+    chosen = choose_tunnel(tunnel_settings("ngrok", domain=f"https://{DOMAIN}/", port=5123))
     assert chosen == TunnelPlan("ngrok", "http://127.0.0.1:5123", DOMAIN)
     assert chosen.public_url == f"https://{DOMAIN}"
 
 
 def test_a_named_cloudflare_tunnel_needs_its_token(tunnel_settings, monkeypatch):
     with pytest.raises(BadInput, match="set TUNNEL_TOKEN"):
-        plan(tunnel_settings("cloudflared"))
+        choose_tunnel(tunnel_settings("cloudflared"))
     monkeypatch.setenv("TUNNEL_TOKEN", "token")
-    chosen = plan(tunnel_settings("cloudflared"))
+    chosen = choose_tunnel(tunnel_settings("cloudflared"))
     assert cloudflared_command(chosen, "cloudflared") == [
         "cloudflared", "tunnel", "--no-autoupdate", "run",
     ]  # fmt: skip
@@ -102,8 +102,9 @@ def test_a_named_cloudflare_tunnel_needs_its_token(tunnel_settings, monkeypatch)
 
 def test_a_quick_tunnel_needs_its_hosts_allowed(tunnel_settings):
     with pytest.raises(BadInput, match=r"\*\.trycloudflare\.com"):
-        plan(tunnel_settings("cloudflared", domain=""))
-    chosen = plan(tunnel_settings("cloudflared", "", allowed_hosts=["*.trycloudflare.com"]))
+        choose_tunnel(tunnel_settings("cloudflared", domain=""))
+    quick = tunnel_settings("cloudflared", "", allowed_hosts=["*.trycloudflare.com"])
+    chosen = choose_tunnel(quick)
     assert cloudflared_command(chosen, "cloudflared")[-2:] == ["--url", chosen.local_url]
     line = "INF |  https://calm-river-1234.trycloudflare.com  |"
     assert quick_tunnel_url(line) == "https://calm-river-1234.trycloudflare.com"
@@ -114,7 +115,7 @@ def test_a_missing_cloudflared_is_one_line(tunnel_settings, monkeypatch, tmp_pat
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("TUNNEL_TOKEN", "token")
     with pytest.raises(BadInput, match="cloudflared is not installed"):
-        open_cloudflared(plan(tunnel_settings("cloudflared")))
+        open_cloudflared(choose_tunnel(tunnel_settings("cloudflared")))
 
 
 @pytest.mark.skipif(

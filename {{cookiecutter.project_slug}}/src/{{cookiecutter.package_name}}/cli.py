@@ -121,10 +121,10 @@ def cli(ctx: click.Context, config: Path | None, tracking_uri: str | None) -> No
 def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None, like: str | None) -> None:
     """Fit the model, evaluate it on the holdout and log one run."""
     with progress.step("train: loading MLflow, fitting, scoring and logging the run"):
+        from .cross_validation import scores_line
         from .model import parse_overrides
         from .retrain import params_like
         from .train import train as run_training
-        from .validation import scores_line
 
         params = params_like(ctx.settings, like) if like else {}
         params.update(parse_overrides(overrides))
@@ -164,8 +164,8 @@ def read_password(prompt: str = "Password") -> str:
 @pass_context
 def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | None) -> None:
     """Search hyperparameters: one parent run, a child run per candidate, one model logged."""
+    from .cross_validation import scores_line
     from .tune import tune as run_tuning
-    from .validation import scores_line
 
     result = run_tuning(ctx.settings, trials, method, run_name, progress=sys.stderr.isatty())
     scores = scores_line(ctx.settings.metric.primary, result.best.candidate.metrics)
@@ -303,15 +303,15 @@ def doctor(ctx: Context) -> None:
     from .errors import BadInput, ServerUnavailable
 
     try:
-        verdicts = [*diagnose(ctx.settings)]
+        checks = [*diagnose(ctx.settings)]
     except BadInput as exc:
-        verdicts = [config_failure(str(exc))]
-    for verdict in verdicts:
+        checks = [config_failure(str(exc))]
+    for verdict in checks:
         click.echo(verdict.line())
-    failures = [v for v in verdicts if v.status == "FAIL"]
+    failures = [v for v in checks if v.status == "FAIL"]
     if failures:
-        error = ServerUnavailable if worst(verdicts) == ServerUnavailable.exit_code else BadInput
-        raise error(f"doctor: {len(failures)} of {len(verdicts)} checks failed (see above)")
+        error = ServerUnavailable if worst(checks) == ServerUnavailable.exit_code else BadInput
+        raise error(f"doctor: {len(failures)} of {len(checks)} checks failed (see above)")
 
 
 @cli.group(cls=InWorkflowOrder)
@@ -426,7 +426,7 @@ def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
 @pass_context
 def server_gc(ctx: Context, older_than_days: float, apply: bool) -> None:
     """Free the files of deleted runs and of old models no version was registered from."""
-    from .housekeeping import collect
+    from .gc import collect
 
     found, removed = collect(ctx.settings, older_than_days, apply)
     if removed:
@@ -471,9 +471,9 @@ def tunnel(ctx: Context) -> None:
     Runs until Ctrl-C. ngrok needs NGROK_AUTHTOKEN and [tunnel] domain; cloudflared a named
     tunnel's TUNNEL_TOKEN (or a quick tunnel); none publishes nothing.
     """
-    from .tunnel import run
+    from .tunnel import publish_server
 
-    run(ctx.settings, click.echo)
+    publish_server(ctx.settings, click.echo)
 
 
 @cli.command()
@@ -485,9 +485,9 @@ def serve(ctx: Context, port: int) -> None:
     Runs until Ctrl-C. The alias is read at start: restart it after a promotion.
     """
     with progress.step("serve: loading MLflow"):
-        from .model_server import run
+        from .model_server import serve_champion
 
-    run(ctx.settings, port, click.echo)
+    serve_champion(ctx.settings, port, click.echo)
 
 
 def _write_traceback() -> Path:

@@ -85,22 +85,22 @@ def check_connection(settings: Settings) -> list[CheckResult]:
         os.environ.get("MLFLOW_TRACKING_USERNAME"),
         os.environ.get("MLFLOW_TRACKING_PASSWORD"),
     )
-    checks: list[Callable[[], CheckResult]] = [
+    steps: list[Callable[[], CheckResult]] = [
         lambda: doctor.reachable(probe),
         lambda: doctor.health(probe),
         lambda: doctor.credentials(probe),
         lambda: may_log(probe, settings.tracking.experiment),
     ]
-    verdicts: list[CheckResult] = []
-    for check in checks:
+    checks: list[CheckResult] = []
+    for step in steps:
         try:
-            verdicts.append(check())
+            checks.append(step())
         except (requests.RequestException, ValueError, KeyError) as exc:
             problem = f"no usable answer ({type(exc).__name__})"
-            verdicts.append(doctor.failed("server", problem, "run the check again"))
-        if verdicts[-1].status == doctor.FAIL:
+            checks.append(doctor.failed("server", problem, "run the check again"))
+        if checks[-1].status == doctor.FAIL:
             break
-    return verdicts
+    return checks
 
 
 def may_log(probe: Probe, experiment: str) -> CheckResult:
@@ -128,9 +128,9 @@ def may_log(probe: Probe, experiment: str) -> CheckResult:
 
 def require_connection(settings: Settings, echo: Callable[[str], None] = print) -> None:
     """Print each check; raise `ServerUnavailable` with the failing line, if one fails."""
-    verdicts = check_connection(settings)
-    for verdict in verdicts:
+    checks = check_connection(settings)
+    for verdict in checks:
         echo(verdict.line())
-    failed = [v for v in verdicts if v.status == doctor.FAIL]
+    failed = [v for v in checks if v.status == doctor.FAIL]
     if failed:
         raise ServerUnavailable(failed[0].line())

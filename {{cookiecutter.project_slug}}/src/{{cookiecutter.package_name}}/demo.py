@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .candidate_search import CandidateFilter
 from .challenger import register_challenger
+from .cross_validation import scores_line
 from .errors import BadInput
 from .mlflow_environment import environment
 from .process import free_port, hold_in_foreground
@@ -21,7 +22,6 @@ from .settings import Settings
 from .status import status
 from .tracking_server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, prepare
 from .train import train
-from .validation import scores_line
 
 DEMO_DIR = ".mlops/demo"
 

@@ -52,8 +52,8 @@ def skipped(check: str, detail: str) -> CheckResult:
     return CheckResult(check, SKIP, detail)
 
 
-def worst(verdicts: list[CheckResult]) -> int:
-    return max((v.code for v in verdicts if v.status == FAIL), default=0)
+def worst(checks: list[CheckResult]) -> int:
+    return max((v.code for v in checks if v.status == FAIL), default=0)
 
 
 @dataclass

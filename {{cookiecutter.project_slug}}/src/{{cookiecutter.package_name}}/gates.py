@@ -6,7 +6,7 @@ Every gate that is set must hold; the first promotion (no champion) uses `min_va
   `mlflow.validate_evaluation_results`, one threshold per call so each result is one gate.
   MLflow rejects a `min_absolute_change` of 0 and wants floats: 0 leaves a gate out.
 - With `confidence` > 0 the improvement gate is statistical instead: the paired-bootstrap lower
-  bound of the improvement (see `bootstrap`) must be strictly above `min_improvement`, so two
+  bound of the improvement (see `paired_bootstrap`) must be strictly above `min_improvement`, so two
   models that predict the same never pass, and a lead within the holdout's noise does not.
 """
 
@@ -19,7 +19,7 @@ from mlflow.models import MetricThreshold
 from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 
-from .bootstrap import Improvement
+from .paired_bootstrap import Improvement
 from .settings import Settings
 
 

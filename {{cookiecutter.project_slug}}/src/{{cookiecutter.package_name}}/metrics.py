@@ -84,7 +84,7 @@ METRICS: dict[str, Metric] = {
 @dataclass(frozen=True)
 class Predictions:
     """What a model says about some rows: labels (or values) and, when it has them,
-    class probabilities. Scored once in full and many times resampled by `bootstrap`."""
+    class probabilities. Scored once in full and many times resampled by `paired_bootstrap`."""
 
     labels: Any
     proba: Any | None = None

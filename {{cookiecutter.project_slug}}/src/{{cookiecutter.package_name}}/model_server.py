@@ -141,7 +141,7 @@ def predict(url: str, rows: pd.DataFrame) -> list:
     return response.json()["predictions"]
 
 
-def run(settings: Settings, port: int, echo: Callable[[str], None] = print) -> None:
+def serve_champion(settings: Settings, port: int, echo: Callable[[str], None] = print) -> None:
     """`mlops serve`: start, smoke-test, then serve in the foreground until Ctrl-C."""
     version = champion(settings)
     rows = smoke_rows(settings)

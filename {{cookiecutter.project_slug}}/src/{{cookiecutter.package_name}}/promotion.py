@@ -3,7 +3,7 @@
 The holdout is used here and nowhere else in the choice of a model: candidates were ranked by
 their validation score, so the challenger meets these rows for the first time. Both models are
 scored by the project's own metrics, the improvement's uncertainty is estimated with a paired
-bootstrap (`bootstrap`), and `gates` decides. Promote logs no runs, so the CI user needs only
+bootstrap (`paired_bootstrap`), and `gates` decides. Promote logs no runs, so the CI user needs only
 READ on the experiment.
 """
 
@@ -19,12 +19,12 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from . import tracking
-from .bootstrap import Improvement, paired_bootstrap
 from .data import Split, load_split
 from .errors import BadInput
 from .gates import GateCheck, all_hold, check_gates, failed_names
 from .metrics import METRICS, Predictions, predict, score
 from .model_files import fetch_verified
+from .paired_bootstrap import Improvement, paired_bootstrap
 from .provenance import who, workflow_run_url
 from .registry import (
     CHALLENGER,

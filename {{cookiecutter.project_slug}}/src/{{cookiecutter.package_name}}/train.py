@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sklearn.utils._param_validation import InvalidParameterError
 
 from . import pending, tracking
+from .cross_validation import cross_validated
 from .data import Split, load_split
 from .errors import BadInput, ServerUnavailable, first_line
 from .metrics import evaluate
@@ -20,7 +21,6 @@ from .model import model_params, pipeline_for
 from .runs import FittedCandidate, candidate_tags, log_candidate, new_attempt
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG
-from .validation import cross_validated
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def _dimension(name: str, spec: Any) -> Dimension:
     return Range(low, high, log)
 
 
-def plan(space: dict[str, Dimension], method: str, trials: int, seed: int) -> list[dict]:
+def sample_trials(space: dict[str, Dimension], method: str, trials: int, seed: int) -> list[dict]:
     """The parameter sets to try, in order, from scikit-learn's samplers; the same seed always
     gives the same plan."""
     if method == "grid":
@@ -240,7 +240,7 @@ def tune(
             f"tune: method must be grid or random and trials at least 1 ({method}, {count})"
         )
     space = parse_space(settings)
-    combos = plan(space, method, count, settings.tune.seed)
+    combos = sample_trials(space, method, count, settings.tune.seed)
     split = load_split(settings)
     with tracking.connected(settings) as uri, tracking.server_errors(uri, "member"):
         # the one request logging needs first, made before any fit: a server that is down

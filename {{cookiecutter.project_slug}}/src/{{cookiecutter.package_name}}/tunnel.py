@@ -51,7 +51,7 @@ class TunnelPlan:
         return f"https://{self.domain}" if self.domain else ""
 
 
-def plan(settings: Settings) -> TunnelPlan:
+def choose_tunnel(settings: Settings) -> TunnelPlan:
     """Validate the settings and secrets the provider needs; one clear line for each gap."""
     provider, domain = settings.tunnel.provider, host_of(settings.tunnel.domain)
     chosen = TunnelPlan(provider, admin_url(settings), domain)
@@ -230,9 +230,9 @@ def instructions(url: str) -> str:
     ])  # fmt: skip
 
 
-def run(settings: Settings, echo: Callable[[str], None] = print) -> None:
+def publish_server(settings: Settings, echo: Callable[[str], None] = print) -> None:
     """`mlops tunnel`: publish, verify from outside, then hold the tunnel until Ctrl-C."""
-    chosen = plan(settings)
+    chosen = choose_tunnel(settings)
     if chosen.provider == "none":
         echo(
             "[tunnel] provider = none: nothing is published. Clients on your VPN or LAN reach "

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }}.bootstrap import paired_bootstrap, resampled_rows
 from {{ cookiecutter.package_name }}.metrics import METRICS, Predictions
+from {{ cookiecutter.package_name }}.paired_bootstrap import paired_bootstrap, resampled_rows
 
 RNG = np.random.default_rng(0)
 TRUTH = RNG.integers(0, 2, 200)
