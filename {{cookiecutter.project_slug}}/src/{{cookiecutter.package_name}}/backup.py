@@ -211,11 +211,21 @@ def swap_in(source: Path, data_dir: Path, names: list[str]) -> str:
 
 def _keep_as(db: Path, kept: Path) -> None:
     """The same file under a second name (a hard link: instant, and `db` never goes missing),
-    or a copy where the file system has no links."""
-    try:
-        os.link(db, kept)
-    except OSError:
-        shutil.copy2(db, kept)
+    or a copy where the file system has no links. A restore cut off after keeping it left the
+    link already (nothing to do); one finished in the same second keeps its own (a new name)."""
+    for name in (kept, *(kept.with_name(f"{kept.name}-{n}") for n in range(1, 1000))):
+        if name.exists():
+            if os.path.samefile(db, name):
+                return
+            continue
+        try:
+            os.link(db, name)
+        except FileExistsError:
+            continue
+        except OSError:
+            shutil.copy2(db, name)
+        return
+    raise BadInput(f"{kept.parent} holds 1,000 kept databases from this second: clean it up")
 
 
 def settle(db: Path) -> None:
