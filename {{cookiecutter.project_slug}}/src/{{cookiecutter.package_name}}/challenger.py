@@ -18,7 +18,6 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from . import tracking
 from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
 from .data import load_split
 from .errors import BadInput
@@ -27,13 +26,12 @@ from .model_files import fetch
 from .provenance import who, workflow_run_url
 from .registry import (
     CHALLENGER,
-    aliased_version,
     ensure_registered_model,
     expecting,
     is_not_found,
-    move_alias,
     now_utc,
 )
+from .registry_session import open_registry
 from .report import Table, write_step_summary
 from .settings import Settings
 from .tag_keys import (
@@ -221,39 +219,32 @@ def register_challenger(
     if not any_data:
         criteria = replace(criteria, holdout_digest=load_split(settings).holdout_digest)
     criteria = replace(criteria, clean_only=not allow_dirty)
-    with tracking.connected(settings) as uri:
-        client = MlflowClient(tracking_uri=uri)
-        name = settings.model.registered_name
-        min_value = settings.promotion.min_value if min_value is None else min_value
-        with tracking.server_errors(uri, "ci"):
-            experiment_id = tracking.experiment_id(settings.tracking.experiment, create=False)
-            current = aliased_version(client, name, CHALLENGER)
-            if newer_than_challenger:
-                criteria = _after(client, current, criteria)
-            pick = _pick(client, settings, experiment_id, criteria, current, name)
-            run, existing = pick.run, pick.existing
-            note = _newest_note(client, settings, experiment_id, run)
-            metric = run.data.metrics[ranking_metric(settings)]
-            refusal = _min_value_refusal(settings, metric, min_value)
-            if refusal:
-                return Registration(run, metric, None, False, dry_run, pick.skipped, note, refusal)
-            if dry_run:
-                version_number = existing.version if existing else None
-                decision = Registration(
-                    run, metric, version_number, False, True, pick.skipped, note
-                )
-                write_step_summary(decision.markdown(settings))
-                return decision
-            created = False
-            if existing is None:
-                existing, created = _register(client, name, pick, settings, metric)
-            version = existing
-            move_alias(client, name, CHALLENGER, version, expecting({CHALLENGER: current}))
-        registration = Registration(
-            run, metric, version.version, created, False, pick.skipped, note
-        )
-        write_step_summary(registration.markdown(settings))
-        return registration
+    min_value = settings.promotion.min_value if min_value is None else min_value
+    with open_registry(settings, "ci") as registry:
+        client, name = registry.client, registry.name
+        experiment_id = registry.experiment_id(settings.tracking.experiment, create=False)
+        current = registry.version(CHALLENGER)
+        if newer_than_challenger:
+            criteria = _after(client, current, criteria)
+        pick = _pick(client, settings, experiment_id, criteria, current, name)
+        run, existing = pick.run, pick.existing
+        note = _newest_note(client, settings, experiment_id, run)
+        metric = run.data.metrics[ranking_metric(settings)]
+        refusal = _min_value_refusal(settings, metric, min_value)
+        if refusal:
+            return Registration(run, metric, None, False, dry_run, pick.skipped, note, refusal)
+        if dry_run:
+            number = existing.version if existing else None
+            decision = Registration(run, metric, number, False, True, pick.skipped, note)
+            write_step_summary(decision.markdown(settings))
+            return decision
+        created = False
+        if existing is None:
+            existing, created = _register(client, name, pick, settings, metric)
+        registry.move(CHALLENGER, existing, expecting({CHALLENGER: current}))
+    registration = Registration(run, metric, existing.version, created, False, pick.skipped, note)
+    write_step_summary(registration.markdown(settings))
+    return registration
 
 
 def _register(

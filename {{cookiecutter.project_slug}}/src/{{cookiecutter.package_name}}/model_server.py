@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pandas as pd
 import requests
-from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from . import server_launcher, tracking
@@ -28,7 +27,8 @@ from .data import load_split
 from .errors import ServerUnavailable
 from .model_files import fetch_verified
 from .process import ChildProcess, RunsAChild, hold_in_foreground, refuse_busy_port
-from .registry import CHAMPION, require_alias
+from .registry import CHAMPION
+from .registry_session import open_registry
 from .settings import Settings
 
 SMOKE_ROWS = 3
@@ -42,12 +42,8 @@ def champion_uri(settings: Settings) -> str:
 
 def champion(settings: Settings) -> ModelVersion:
     """The version `champion` points at; a clear line when there is none yet."""
-    with tracking.connected(settings) as uri:
-        name = settings.model.registered_name
-        with tracking.server_errors(uri, "reader"), tracking.first_contact():
-            return require_alias(
-                MlflowClient(tracking_uri=uri), name, CHAMPION, "run mlops promote"
-            )
+    with open_registry(settings, "reader") as registry:
+        return registry.require(CHAMPION, "run mlops promote")
 
 
 def verified_copy(settings: Settings, version: ModelVersion) -> Path:

@@ -15,10 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from . import tracking
 from .data import Split, load_split
 from .errors import BadInput
 from .gates import GateCheck, all_hold, check_gates, failed_names
@@ -31,14 +29,11 @@ from .registry import (
     CHAMPION,
     PREVIOUS,
     Expected,
-    aliased_version,
     check_approvers,
-    check_unmoved,
     expecting,
-    move_alias,
     now_utc,
-    require_alias,
 )
+from .registry_session import RegistrySession, open_registry
 from .report import Table, write_step_summary
 from .settings import Settings
 from .tag_keys import (
@@ -177,36 +172,28 @@ def promote(settings: Settings, dry_run: bool = False, without_champion: bool = 
     `without_champion`: the champion cannot be compared fairly (another split), so the
     challenger is judged by min_value alone; the champion still becomes previous-champion."""
     check_approvers(settings, "promote")
-    with tracking.connected(settings) as uri:
-        client = MlflowClient(tracking_uri=uri)
-        name = settings.model.registered_name
-        with tracking.server_errors(uri, "ci"):
-            with tracking.first_contact():
-                challenger = require_alias(
-                    client, name, CHALLENGER, "run `mlops register-challenger` first"
-                )
-            champion = aliased_version(client, name, CHAMPION)
-            expected = expecting({CHAMPION: champion, CHALLENGER: challenger})  # what is judged
-            if champion is not None and champion.version == challenger.version:
-                verdict = Verdict(challenger, champion, {}, None)
-                verdict.outcome = (
-                    f"version {challenger.version} already is {CHAMPION}: nothing to do"
-                )
-                return verdict
-            split = load_split(settings)
-            note = data_note(split, challenger, champion, without_champion)
-            judged_against = None if without_champion else champion
-            verdict = judge(settings, split, name, challenger, judged_against)
-            verdict.data_note = note
-            verdict.replaced = champion if without_champion else None
-            if not verdict.passed:
-                verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
-            elif dry_run:
-                verdict.outcome = f"dry run: version {challenger.version} would become {CHAMPION}"
-            else:
-                _move(client, name, verdict, expected)
-            write_step_summary(verdict.markdown(name))
-        return verdict
+    with open_registry(settings, "ci") as registry:
+        challenger = registry.require(CHALLENGER, "run `mlops register-challenger` first")
+        champion = registry.version(CHAMPION)
+        expected = expecting({CHAMPION: champion, CHALLENGER: challenger})  # what is judged
+        if champion is not None and champion.version == challenger.version:
+            verdict = Verdict(challenger, champion, {}, None)
+            verdict.outcome = f"version {challenger.version} already is {CHAMPION}: nothing to do"
+            return verdict
+        split = load_split(settings)
+        note = data_note(split, challenger, champion, without_champion)
+        judged_against = None if without_champion else champion
+        verdict = judge(settings, split, registry.name, challenger, judged_against)
+        verdict.data_note = note
+        verdict.replaced = champion if without_champion else None
+        if not verdict.passed:
+            verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
+        elif dry_run:
+            verdict.outcome = f"dry run: version {challenger.version} would become {CHAMPION}"
+        else:
+            _move(registry, verdict, expected)
+        write_step_summary(verdict.markdown(registry.name))
+    return verdict
 
 
 def judge(
@@ -244,18 +231,18 @@ def judge(
     return verdict
 
 
-def _move(client: MlflowClient, name: str, verdict: Verdict, expected: Expected) -> None:
+def _move(registry: RegistrySession, verdict: Verdict, expected: Expected) -> None:
     """The record first, then the aliases, champion last: cut off at any request, the registry
     never holds a champion without its audit trail, and a rerun judges again and completes.
     Each move insists on the aliases read before judging: a rollback or another promotion that
     ran meanwhile makes this one refuse (exit 2), never overwrite theirs."""
     challenger, champion = verdict.challenger, verdict.champion or verdict.replaced
-    check_unmoved(client, name, expected)
+    registry.check_unmoved(expected)
     for key, value in _promotion_tags(verdict).items():
-        client.set_model_version_tag(name, challenger.version, key, value)
+        registry.client.set_model_version_tag(registry.name, challenger.version, key, value)
     if champion is not None:
-        expected = move_alias(client, name, PREVIOUS, champion, expected)
-    move_alias(client, name, CHAMPION, challenger, expected)
+        expected = registry.move(PREVIOUS, champion, expected)
+    registry.move(CHAMPION, challenger, expected)
     old = f" ({PREVIOUS}: version {champion.version})" if champion else ""
     verdict.outcome = f"version {challenger.version} is now {CHAMPION}{old}"
 

@@ -7,14 +7,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from . import tracking
 from .candidate_search import ranking_metric
 from .errors import BadInput
 from .model_files import fetch_pinned
-from .registry import ALIASES, CHAMPION, PREVIOUS, aliased_version
+from .registry import ALIASES, CHAMPION, PREVIOUS
+from .registry_session import open_registry
 from .report import Table
 from .settings import Settings
 from .tag_keys import metric_tag, promotion_metric_tag
@@ -41,19 +40,14 @@ class AliasedVersion:
 
 def status_rows(settings: Settings) -> list[AliasedVersion]:
     """Each alias with its version, whose files are checked against their pinned digest."""
-    with tracking.connected(settings) as uri:
-        client = MlflowClient(tracking_uri=uri)
-        name = settings.model.registered_name
-        with tracking.server_errors(uri, "reader"):
-            with tracking.first_contact():
-                first = aliased_version(client, name, ALIASES[0])
-            versions = [first] + [aliased_version(client, name, alias) for alias in ALIASES[1:]]
-            distinct = {v.version: v for v in versions if v is not None}  # each downloaded once
-            refusals = {number: _refusal(name, v) for number, v in distinct.items()}
-        return [
-            AliasedVersion(alias, version, refusals[version.version] if version else None)
-            for alias, version in zip(ALIASES, versions, strict=True)
-        ]
+    with open_registry(settings, "reader") as registry:
+        versions = [registry.version(alias) for alias in ALIASES]
+        distinct = {v.version: v for v in versions if v is not None}  # each downloaded once
+        refusals = {number: _refusal(registry.name, v) for number, v in distinct.items()}
+    return [
+        AliasedVersion(alias, version, refusals[version.version] if version else None)
+        for alias, version in zip(ALIASES, versions, strict=True)
+    ]
 
 
 def _refusal(name: str, version: ModelVersion) -> str | None:
