@@ -1,11 +1,14 @@
 """Colab glue: secrets into MLflow's variables, settings, and the one-line connection checks."""
 
+import subprocess
+import sys
 import uuid
 
 import mlflow
 import pytest
 from mlflow.server import get_app_client
 
+from {{ cookiecutter.package_name }} import colab
 from {{ cookiecutter.package_name }}.colab import (
     SECRETS,
     check_connection,
@@ -92,3 +95,15 @@ def test_a_reader_is_told_runs_need_edit(settings, user_with):
     user_with("READ")
     *_, last = lines(settings)
     assert last.startswith("FAIL") and "READ permission" in last and "--role member" in last
+
+
+def test_the_notebook_loads_none_of_the_central_pcs_modules():
+    """Colab imports the glue on every run of the notebook: the server, its users, the tunnel
+    and the backups are the central PC's, and stay unloaded."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {colab.__name__}; print(*sorted(sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    package = colab.__name__.rsplit(".", 1)[0]
+    central_pc = {"tracking_server", "server_guard", "users", "tunnel", "backup", "doctor"}
+    assert not {f"{package}.{name}" for name in central_pc} & set(loaded)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from {{ cookiecutter.package_name }} import doctor
+from {{ cookiecutter.package_name }} import doctor, probes
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.users import add_user
@@ -127,7 +127,7 @@ def test_low_disk_space_is_reported(team, monkeypatch):
     monkeypatch.setattr(doctor, "MIN_FREE_BYTES", 1 << 62)  # more than any disk has
     checks = list(doctor.disk_space(team))
     assert [v.status for v in checks] == ["FAIL", "FAIL"]
-    assert doctor.worst(checks) == 2
+    assert probes.worst(checks) == 2
 
 
 def test_files_other_users_could_read_are_reported_with_the_fix(settings, pending_folder):

@@ -299,8 +299,9 @@ def doctor(ctx: Context) -> None:
 
     One line per check (ok, FAIL with the fix, or skip); exits with the worst failure's code.
     """
-    from .doctor import config_failure, diagnose, worst
+    from .doctor import config_failure, diagnose
     from .errors import BadInput, ServerUnavailable
+    from .probes import worst
 
     try:
         checks = [*diagnose(ctx.settings)]

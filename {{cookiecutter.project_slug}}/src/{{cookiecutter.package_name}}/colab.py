@@ -3,7 +3,8 @@
 Secrets never sit in a cell or an output: they go from Colab's Secrets panel (elsewhere: the
 environment) straight into the variables MLflow reads. The connection check asks the server the
 three questions that decide whether training can log (reachable? authenticated? allowed to write
-in the experiment?) and answers each in one line, reusing `mlops doctor`'s checks.
+in the experiment?) and answers each in one line, with the link checks `mlops doctor` uses
+(`probes`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from collections.abc import Callable
 
 import requests
 
-from . import doctor
+from . import probes
 from .access_token import ID_ENV, SECRET_ENV
-from .doctor import CheckResult, Probe
 from .errors import BadInput, ServerUnavailable
 from .mlflow_environment import QUIET, quiet_libraries, unless_set
+from .probes import CheckResult, Probe
 from .settings import Settings, load_settings
 
 SECRETS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
@@ -86,9 +87,9 @@ def check_connection(settings: Settings) -> list[CheckResult]:
         os.environ.get("MLFLOW_TRACKING_PASSWORD"),
     )
     steps: list[Callable[[], CheckResult]] = [
-        lambda: doctor.reachable(probe),
-        lambda: doctor.health(probe),
-        lambda: doctor.credentials(probe),
+        lambda: probes.reachable(probe),
+        lambda: probes.health(probe),
+        lambda: probes.credentials(probe),
         lambda: may_log(probe, settings.tracking.experiment),
     ]
     checks: list[CheckResult] = []
@@ -97,8 +98,8 @@ def check_connection(settings: Settings) -> list[CheckResult]:
             checks.append(step())
         except (requests.RequestException, ValueError, KeyError) as exc:
             problem = f"no usable answer ({type(exc).__name__})"
-            checks.append(doctor.failed("server", problem, "run the check again"))
-        if checks[-1].status == doctor.FAIL:
+            checks.append(probes.failed("server", problem, "run the check again"))
+        if checks[-1].status == probes.FAIL:
             break
     return checks
 
@@ -108,12 +109,12 @@ def may_log(probe: Probe, experiment: str) -> CheckResult:
     check, fix = "may log runs", "ask the admin: mlops server add-user NAME --role member"
     found = probe.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=experiment)
     if found.status_code == 403:
-        return doctor.failed(check, f"no permission on experiment {experiment!r} (403)", fix)
+        return probes.failed(check, f"no permission on experiment {experiment!r} (403)", fix)
     if found.status_code == 404:
-        return doctor.passed(check, f"experiment {experiment!r} is new: the first run creates it")
+        return probes.passed(check, f"experiment {experiment!r} is new: the first run creates it")
     found.raise_for_status()
     if probe.get("/api/2.0/mlflow/users/current").json()["user"]["is_admin"]:
-        return doctor.passed(check, f"admin, experiment {experiment!r}")
+        return probes.passed(check, f"admin, experiment {experiment!r}")
     answer = probe.get(
         "/api/3.0/mlflow/users/permissions/get",
         username=probe.username,
@@ -122,8 +123,8 @@ def may_log(probe: Probe, experiment: str) -> CheckResult:
     ).json()
     level = answer.get("permission") or "no"
     if level not in WRITERS:
-        return doctor.failed(check, f"{level} permission on {experiment!r}: runs need EDIT", fix)
-    return doctor.passed(check, f"{level} on experiment {experiment!r}")
+        return probes.failed(check, f"{level} permission on {experiment!r}: runs need EDIT", fix)
+    return probes.passed(check, f"{level} on experiment {experiment!r}")
 
 
 def require_connection(settings: Settings, echo: Callable[[str], None] = print) -> None:
@@ -131,6 +132,6 @@ def require_connection(settings: Settings, echo: Callable[[str], None] = print) 
     checks = check_connection(settings)
     for verdict in checks:
         echo(verdict.line())
-    failed = [v for v in checks if v.status == doctor.FAIL]
+    failed = [v for v in checks if v.status == probes.FAIL]
     if failed:
         raise ServerUnavailable(failed[0].line())
