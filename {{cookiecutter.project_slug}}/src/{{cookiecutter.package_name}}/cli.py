@@ -26,6 +26,7 @@ import click
 from . import __version__, progress
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
 from .mlflow_environment import QUIET, environment, quiet_libraries, unless_set
+from .variables import DRY_RUN_ENV
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -193,7 +194,7 @@ def upload_pending(ctx: Context) -> None:
 
 @cli.command(name="register-challenger")
 @click.option(
-    "--dry-run", is_flag=True, envvar="MLOPS_DRY_RUN", help="Print the decision; change nothing."
+    "--dry-run", is_flag=True, envvar=DRY_RUN_ENV, help="Print the decision; change nothing."
 )
 @click.option("--newer-than-challenger", is_flag=True, help="Only runs newer than the challenger.")
 @click.option("--git-commit", help="Only runs made from this git commit.")
@@ -236,7 +237,7 @@ def register_challenger(
 @click.option(
     "--dry-run",
     is_flag=True,
-    envvar="MLOPS_DRY_RUN",
+    envvar=DRY_RUN_ENV,
     help="Evaluate and print the verdict; move nothing.",
 )
 @click.option(
@@ -261,7 +262,7 @@ def promote(ctx: Context, dry_run: bool, without_champion: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--dry-run", is_flag=True, envvar="MLOPS_DRY_RUN", help="Print what would move; move nothing."
+    "--dry-run", is_flag=True, envvar=DRY_RUN_ENV, help="Print what would move; move nothing."
 )
 @pass_context
 def rollback(ctx: Context, dry_run: bool) -> None:

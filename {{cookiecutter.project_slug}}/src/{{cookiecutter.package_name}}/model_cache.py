@@ -21,8 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .process import alive
+from .variables import MODEL_CACHE_ENV
 
-CACHE_ENV = "MLOPS_MODEL_CACHE"
+CACHE_ENV = MODEL_CACHE_ENV
 INCOMING = ".incoming-"
 """Files being kept, in `.incoming-<pid>-<random>`: renamed into place whole, or swept once
 their writer is gone (killed while copying)."""

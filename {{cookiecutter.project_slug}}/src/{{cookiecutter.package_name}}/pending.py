@@ -36,8 +36,9 @@ from .runs import FittedCandidate, log_candidate
 from .search_runs import SearchRecord, log_search
 from .settings import Settings
 from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, KIND_TAG, UPLOADED_FROM_TAG
+from .variables import PENDING_DIR_ENV
 
-PENDING_ENV = "MLOPS_PENDING_DIR"
+PENDING_ENV = PENDING_DIR_ENV
 DEFAULT_DIR = ".mlops/pending"
 RECORD, MODEL, TRAIN, HOLDOUT = "run.json", "model.skops", "train.parquet", "holdout.parquet"
 PARTIAL, CLAIM = ".partial", ".claim"

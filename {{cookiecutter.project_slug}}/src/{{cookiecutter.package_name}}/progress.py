@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-PROGRESS_ENV = "MLOPS_PROGRESS"
+from .variables import PROGRESS_ENV
+
 FRAMES = "|/-\\"
 ERASE = "\r\033[2K"
 

@@ -65,8 +65,9 @@ from .guard_requests import (
     stable_path,
     version_request,
 )
-from .server_launcher import APP_NAME, AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
+from .server_launcher import APP_NAME
 from .settings import ServerSettings
+from .variables import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
 
 __all__ = ["LOCAL", "Backoff", "PasswordCheck", "VerifiedLogins", "client_address"]
 

@@ -22,12 +22,12 @@ import os
 import signal
 import sys
 
-PARENT_ENV = "MLOPS_SERVER_PARENT_PID"
+from .variables import SERVER_PARENT_PID_ENV
+
+PARENT_ENV = SERVER_PARENT_PID_ENV
 PR_SET_PDEATHSIG = 1
 # What `mlops server start` passes to the app inside the server (see server_guard)
 APP_NAME = f"{__package__}-guard"  # the `mlflow.app` entry point: unique to this project
-LOGIN_ATTEMPTS_ENV = "MLOPS_LOGIN_ATTEMPTS"
-AUTH_CACHE_TTL_ENV = "MLOPS_AUTH_CACHE_TTL"
 
 
 def die_with_parent() -> None:

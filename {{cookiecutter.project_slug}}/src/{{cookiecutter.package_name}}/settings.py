@@ -23,6 +23,7 @@ from pydantic import (
 
 from .choices import METRIC_RANGES, Task, range_text, within_range
 from .errors import BadInput
+from .variables import CONFIG_ENV
 
 try:
     import tomllib
@@ -31,7 +32,6 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 CONFIG_FILE = "mlops.toml"
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
-CONFIG_ENV = "MLOPS_CONFIG"
 
 
 class _Section(BaseModel):

@@ -37,6 +37,7 @@ from .process import (
     refuse_busy_port,
 )
 from .settings import ServerSettings, Settings
+from .variables import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
 
 BACKEND_DB, AUTH_DB = "mlflow.db", "auth.db"  # runs and models; users and grants
 ADMIN_USERNAME = "admin"
@@ -237,9 +238,9 @@ def launch_environment(paths: ServerPaths, options: ServerOptions, password: str
     secret_key, _ = _read_or_create(paths.secret_key_file, lambda: secrets.token_hex(32))
     return {
         **os.environ,
-        server_launcher.LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
+        LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
         server_launcher.PARENT_ENV: str(os.getpid()),
-        server_launcher.AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
+        AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secret_key,
         "MLFLOW_AUTH_CONFIG_PATH": str(paths.auth_ini),
         "MLFLOW_AUTH_ADMIN_PASSWORD": password,
