@@ -74,7 +74,7 @@ class Bench:
     def fitted_tune(self, settings):
         tune = self.m["tune"]
         space = tune.parse_space(settings)
-        combos = tune.plan(space, settings.tune.method, self.trials, settings.tune.seed)
+        combos = tune.sample_trials(space, settings.tune.method, self.trials, settings.tune.seed)
         split = self.m["data"].load_split(settings)
         return split, space, tune.fit_trials(settings, split, combos, progress=False)
 
