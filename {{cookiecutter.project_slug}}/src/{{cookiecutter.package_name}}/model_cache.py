@@ -23,7 +23,6 @@ from pathlib import Path
 from .process import alive
 from .variables import MODEL_CACHE_ENV
 
-CACHE_ENV = MODEL_CACHE_ENV
 INCOMING = ".incoming-"
 """Files being kept, in `.incoming-<pid>-<random>`: renamed into place whole, or swept once
 their writer is gone (killed while copying)."""
@@ -33,7 +32,7 @@ KEEP = 20
 
 def root() -> Path | None:
     """`$MLOPS_MODEL_CACHE`, else the user's cache folder; None when switched off."""
-    chosen = os.environ.get(CACHE_ENV, "")
+    chosen = os.environ.get(MODEL_CACHE_ENV, "")
     if chosen.lower() == "off":
         return None
     if chosen:

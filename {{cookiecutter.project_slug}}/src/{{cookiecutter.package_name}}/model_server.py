@@ -30,6 +30,7 @@ from .process import ChildProcess, RunsAChild, hold_in_foreground, refuse_busy_p
 from .registry import CHAMPION
 from .registry_session import open_registry
 from .settings import Settings
+from .variables import SERVER_PARENT_PID_ENV
 
 SMOKE_ROWS = 3
 STARTUP_TIMEOUT_S = 120
@@ -73,7 +74,7 @@ def scoring_environment(tracking_uri: str) -> dict[str, str]:
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking_uri,
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        server_launcher.PARENT_ENV: str(os.getpid()),
+        SERVER_PARENT_PID_ENV: str(os.getpid()),
     }
 
 

@@ -38,7 +38,6 @@ from .settings import Settings
 from .tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, KIND_TAG, UPLOADED_FROM_TAG
 from .variables import PENDING_DIR_ENV
 
-PENDING_ENV = PENDING_DIR_ENV
 DEFAULT_DIR = ".mlops/pending"
 RECORD, MODEL, TRAIN, HOLDOUT = "run.json", "model.skops", "train.parquet", "holdout.parquet"
 PARTIAL, CLAIM = ".partial", ".claim"
@@ -72,7 +71,7 @@ class Uploaded:
 
 def pending_dir(settings: Settings) -> Path:
     """`$MLOPS_PENDING_DIR` (e.g. a Google Drive folder on Colab), else `.mlops/pending`."""
-    return Path(os.environ.get(PENDING_ENV) or settings.resolve(DEFAULT_DIR))
+    return Path(os.environ.get(PENDING_DIR_ENV) or settings.resolve(DEFAULT_DIR))
 
 
 def save(

@@ -24,9 +24,7 @@ import sys
 
 from .variables import SERVER_PARENT_PID_ENV
 
-PARENT_ENV = SERVER_PARENT_PID_ENV
 PR_SET_PDEATHSIG = 1
-# What `mlops server start` passes to the app inside the server (see server_guard)
 APP_NAME = f"{__package__}-guard"  # the `mlflow.app` entry point: unique to this project
 
 
@@ -35,7 +33,7 @@ def die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    expected = os.environ.get(PARENT_ENV)
+    expected = os.environ.get(SERVER_PARENT_PID_ENV)
     if expected and os.getppid() != int(expected):  # died before prctl took effect
         stop_group(signal.SIGTERM, None)
 

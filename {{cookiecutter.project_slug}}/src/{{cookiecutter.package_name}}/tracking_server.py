@@ -37,7 +37,7 @@ from .process import (
     refuse_busy_port,
 )
 from .settings import ServerSettings, Settings
-from .variables import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
+from .variables import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV, SERVER_PARENT_PID_ENV
 
 BACKEND_DB, AUTH_DB = "mlflow.db", "auth.db"  # runs and models; users and grants
 ADMIN_USERNAME = "admin"
@@ -239,7 +239,7 @@ def launch_environment(paths: ServerPaths, options: ServerOptions, password: str
     return {
         **os.environ,
         LOGIN_ATTEMPTS_ENV: str(options.login_attempts),
-        server_launcher.PARENT_ENV: str(os.getpid()),
+        SERVER_PARENT_PID_ENV: str(os.getpid()),
         AUTH_CACHE_TTL_ENV: str(options.auth_cache_ttl_seconds),
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secret_key,
         "MLFLOW_AUTH_CONFIG_PATH": str(paths.auth_ini),
