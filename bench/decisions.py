@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import math
 import os
@@ -45,6 +44,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import baked
 import numpy as np
 import pandas as pd
 from sklearn.datasets import make_classification, make_regression
@@ -104,15 +104,10 @@ class Workflow:
     """The baked project's modules, one configuration of ranking and gate."""
 
     def __init__(self, project: Path):
-        package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
-        self.m = {
-            name: importlib.import_module(f"{package}.{name}")
-            for name in (
-                "candidate_search", "challenger", "data", "metrics", "process", "promotion",
-                "tracking_server",
-                "settings", "train", "tune",
-            )
-        }  # fmt: skip
+        self.m = baked.modules(
+            project, "candidate_search", "challenger", "data", "metrics", "process", "promotion",
+            "search", "tracking_server", "settings", "train", "tune",
+        )  # fmt: skip
         self.base = self.m["settings"].load_settings(project / "mlops.toml")
 
     def settings(self, task: Task, csv_path: Path, config: str):
@@ -139,7 +134,7 @@ class Workflow:
         if config != "holdout":
             yield
             return
-        patched = [self.m["tune"], self.m["candidate_search"]]
+        patched = [self.m["search"], self.m["candidate_search"]]
         saved = [module.validation_metric for module in patched]
         for module in patched:
             module.validation_metric = lambda metric: metric

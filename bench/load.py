@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
 import statistics
@@ -26,6 +25,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+import baked
 
 WORKER = """
 import json, os, sys, time, warnings
@@ -56,8 +57,7 @@ print(json.dumps({"times": times, "errors": errors}))
 
 def project(path: Path, module: str):
     sys.path.insert(0, str(path / "src"))
-    package = next(p.name for p in (path / "src").iterdir() if (p / "tracking_server.py").exists())
-    return importlib.import_module(f"{package}.{module}")
+    return baked.modules(path, module)[module]
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -18,8 +18,6 @@ Run it with a baked project's interpreter (see docs/benchmarks.md):
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
+import baked
 import requests
 
 
@@ -79,16 +78,14 @@ def measure(server, users, samples: int) -> dict[str, float]:
 def run(project: Path, app: str, samples: int) -> dict[str, float]:
     """`app` is basic-auth, or the project's guard (`<package>-guard`) for "team-guard"."""
     sys.path.insert(0, str(project / "src"))
-    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
-    server_mod = importlib.import_module(f"{package}.tracking_server")
-    launcher = importlib.import_module(f"{package}.server_launcher")
-    users_mod = importlib.import_module(f"{package}.users")
-    settings_mod = importlib.import_module(f"{package}.settings")
+    m = baked.modules(project, "tracking_server", "server_launcher", "users", "settings", "process")
+    server_mod, launcher, users_mod = m["tracking_server"], m["server_launcher"], m["users"]
+    settings_mod = m["settings"]
     if app == "basic-auth":  # else the project's own guard app, as `mlops server start` runs it
         launcher.APP_NAME = app  # what `tracking_server.launch_command` passes to --app-name
     root = Path(tempfile.mkdtemp(prefix="bench-login-"))
     paths = server_mod.ServerPaths(root / "data", root / "artifacts")
-    port = importlib.import_module(f"{package}.process").free_port()
+    port = m["process"].free_port()
     options = server_mod.ServerOptions(port=port)
     password, _ = server_mod.prepare(paths, options)
     with server_mod.LocalServer(paths, options, password).start() as server:

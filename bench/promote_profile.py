@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import importlib
-import json
 import os
 import pstats
 import subprocess
@@ -36,6 +34,8 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+
+import baked
 
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -50,9 +50,9 @@ PHASES = {  # phase: (file name, function) pairs whose cumulative times add up t
 
 
 def modules(project: Path) -> dict:
-    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
+    package = baked.package_name(project)
     names = ("challenger", "process", "promotion", "settings", "tracking_server", "train")
-    found = {name: importlib.import_module(f"{package}.{name}") for name in names}
+    found: dict = baked.modules(project, *names)
     found["package"] = package
     return found
 

@@ -17,7 +17,6 @@ Run it with a baked project's interpreter (see docs/benchmarks.md):
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import statistics
@@ -28,18 +27,22 @@ import uuid
 import warnings
 from pathlib import Path
 
+import baked
+
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 warnings.filterwarnings("ignore")  # MLflow's schema hints would bury the figures
 
 
-MODULES = ("data", "process", "provenance", "runs", "settings", "tracking_server", "train", "tune")
+MODULES = (
+    "data", "datasets", "process", "provenance", "runs", "search", "settings", "tracking_server",
+    "train", "training", "tune",
+)  # fmt: skip
 
 
 def project_modules(project: Path) -> dict:
     """The baked package's modules, imported from the interpreter running this script."""
-    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
-    return {name: importlib.import_module(f"{package}.{name}") for name in MODULES}
+    return baked.modules(project, *MODULES)
 
 
 class Bench:
@@ -69,14 +72,14 @@ class Bench:
 
     def fitted_train(self, settings):
         split = self.m["data"].load_split(settings)
-        return split, self.m["train"].fit_candidate(settings, split, {})
+        return split, self.m["training"].fit_candidate(settings, split, {})
 
     def fitted_tune(self, settings):
-        tune = self.m["tune"]
-        space = tune.parse_space(settings)
-        combos = tune.sample_trials(space, settings.tune.method, self.trials, settings.tune.seed)
+        search = self.m["search"]
+        space = search.parse_space(settings)
+        combos = search.sample_trials(space, settings.tune.method, self.trials, settings.tune.seed)
         split = self.m["data"].load_split(settings)
-        return split, space, tune.fit_trials(settings, split, combos, progress=False)
+        return split, space, search.fit_trials(settings, split, combos, progress=False)
 
     def tutorial_run(self, settings, split, candidate, tags, **run_args) -> None:
         import mlflow
@@ -89,8 +92,9 @@ class Bench:
                 mlflow.set_tag(key, value)
             for key, value in candidate.params.items():
                 mlflow.log_param(key, value)
-            mlflow.log_input(split.dataset("train"), context="training")
-            mlflow.log_input(split.dataset("holdout"), context="evaluation")
+            datasets = self.m["datasets"]
+            mlflow.log_input(datasets.as_dataset(split, "train"), context="training")
+            mlflow.log_input(datasets.as_dataset(split, "holdout"), context="evaluation")
             for key, value in candidate.metrics.items():
                 mlflow.log_metric(key, value)
             mlflow.sklearn.log_model(
@@ -113,17 +117,16 @@ class Bench:
     def tutorial_tune(self, settings, fitted) -> None:
         import mlflow
 
-        runs, tune = self.m["runs"], self.m["tune"]
+        runs, tune, search = self.m["runs"], self.m["tune"], self.m["search"]
         split, space, trials = fitted
         experiment = mlflow.set_experiment(settings.tracking.experiment).experiment_id
-        best = tune.pick_best(trials, settings)
+        best = search.pick_best(trials, settings)
         parent_tags = self.m["provenance"].run_tags(settings.root, kind="tune")
         with mlflow.start_run(experiment_id=experiment):
             for key, value in parent_tags.items():
                 mlflow.set_tag(key, value)
-            found = tune.Search(space, settings.tune.method, trials, best)
-            search = tune._search_params(settings, found)
-            for key, value in search.items():
+            found = search.Search(space, settings.tune.method, trials, best)
+            for key, value in tune._search_params(settings, found).items():
                 mlflow.log_param(key, value)
             for trial in trials:
                 tags = runs.candidate_tags(settings, split, kind="trial")

@@ -19,7 +19,6 @@ Both must pick the same run, or the benchmark fails. Run it with a baked project
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import random
@@ -31,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
+import baked
+
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
 
 import requests
@@ -39,9 +40,7 @@ CHUNK = 5_000
 
 
 def project_modules(project: Path) -> dict:
-    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
-    names = ("candidate_search", "metric_names", "process", "settings")
-    return {name: importlib.import_module(f"{package}.{name}") for name in names}
+    return baked.modules(project, "candidate_search", "metric_names", "process", "settings")
 
 
 def populate(db: Path, runs: int, metric: str, seed: int = 0) -> tuple[str, float]:

@@ -42,6 +42,13 @@ def test_every_metric_has_a_range():
     assert set(CHOICES["metric_ranges"]) == metrics
 
 
+def test_the_lower_is_better_metrics_are_metrics_whose_range_has_no_top():
+    """The direction of a metric is written once (settings and promote read it from here): an
+    error metric (log_loss, rmse, mae) has a floor and no ceiling; a score has a ceiling."""
+    lower = set(CHOICES["lower_is_better"])
+    assert lower == {name for name, (_, high) in CHOICES["metric_ranges"].items() if high is None}
+
+
 PACKAGE_TABLES = """
 import json
 from {package}.data import BUNDLED

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
-from {{ cookiecutter.package_name }}.registry import CHAMPION
+from {{ cookiecutter.package_name }}.model_registry import CHAMPION
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.train import train
 

@@ -8,7 +8,7 @@ import mlflow
 import pytest
 from mlflow.entities import Metric
 
-from {{ cookiecutter.package_name }} import candidate_search, tracking
+from {{ cookiecutter.package_name }} import candidate_search, connection
 from {{ cookiecutter.package_name }}.candidate_search import (
     CandidateFilter,
     bar_for,
@@ -26,8 +26,8 @@ from .project import with_changes
 
 
 def experiment(settings) -> str:
-    with tracking.connected(settings):
-        return tracking.experiment_id(settings.tracking.experiment, create=True)
+    with connection.connected(settings):
+        return connection.experiment_id(settings.tracking.experiment, create=True)
 
 
 def test_the_filter_keeps_finished_candidates_with_a_model():

@@ -10,7 +10,7 @@ from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.metric_names import validation_metric
-from {{ cookiecutter.package_name }}.registry import CHALLENGER
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.train import train
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.train import fit_candidate
+from {{ cookiecutter.package_name }}.training import fit_candidate
 
 TARGET = "y"
 

@@ -15,7 +15,7 @@ from mlflow.exceptions import MlflowException
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.model_files import fetch_verified
-from {{ cookiecutter.package_name }}.registry import CHALLENGER
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER
 from {{ cookiecutter.package_name }}.tracking_server import ServerPaths
 from {{ cookiecutter.package_name }}.train import train
 

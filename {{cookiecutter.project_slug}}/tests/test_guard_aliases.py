@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.demo import plan_for
 from {{ cookiecutter.package_name }}.guard_aliases import EXPECTED_HEADER, moved_aliases, moved_before, parse_expected
-from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import MLOPS, config_for, new_user, on_server, project_env

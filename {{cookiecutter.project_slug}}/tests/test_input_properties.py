@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model import parse_overrides
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.train import fit_candidate
+from {{ cookiecutter.package_name }}.training import fit_candidate
 
 from .central_pc_fixtures import write_config
 from .project import PLATFORM_CONFIG

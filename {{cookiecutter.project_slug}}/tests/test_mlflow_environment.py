@@ -7,7 +7,7 @@ import mlflow
 import pytest
 import sklearn  # noqa: F401  (it sets KMP_* variables when first imported: not the project's)
 
-from {{ cookiecutter.package_name }} import tracking
+from {{ cookiecutter.package_name }} import connection
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.mlflow_environment import HTTP_DEFAULTS, environment
 from {{ cookiecutter.package_name }}.process import free_port
@@ -39,7 +39,7 @@ def test_connected_points_mlflow_at_the_server_only_inside_the_block(
     for name in set(HTTP_DEFAULTS) - {TIMEOUT}:
         monkeypatch.delenv(name, raising=False)
     settings = with_changes(platform_settings, tracking={"uri": "http://127.0.0.1:9"})
-    with tracking.connected(settings) as uri:
+    with connection.connected(settings) as uri:
         assert uri == mlflow.get_tracking_uri() == "http://127.0.0.1:9"
         assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
         assert os.environ[TIMEOUT] == "3"

@@ -29,9 +29,9 @@ from {{ cookiecutter.package_name }}.model_files import (
     team_types,
     untrusted_types,
 )
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.model_server import champion, verified_copy
 from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.runs import data_tags
 from {{ cookiecutter.package_name }}.status import status

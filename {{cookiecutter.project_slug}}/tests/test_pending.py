@@ -12,6 +12,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from {{ cookiecutter.package_name }} import tune as tune_module
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.data import load_split
+from {{ cookiecutter.package_name }}.datasets import holdout_digest
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.pending import folders, load, upload_all
 from {{ cookiecutter.package_name }}.process import free_port
@@ -259,4 +260,4 @@ def test_a_mixed_csv_run_survives_the_round_trip_to_disk(
     [run] = runs_of(mixed, as_admin.url)
     assert run.info.run_id == uploaded.run_id
     assert_complete_candidate(run, mixed)
-    assert run.data.tags[HOLDOUT_DIGEST_TAG] == load_split(mixed).holdout_digest
+    assert run.data.tags[HOLDOUT_DIGEST_TAG] == holdout_digest(load_split(mixed))

@@ -8,8 +8,8 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.promotion import promote
-from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.train import train
 
 from .http_proxy import Proxy, alias_moves

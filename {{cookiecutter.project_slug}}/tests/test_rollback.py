@@ -5,7 +5,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
-from {{ cookiecutter.package_name }}.registry import CHAMPION, PREVIOUS
+from {{ cookiecutter.package_name }}.model_registry import CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.status import status
 from {{ cookiecutter.package_name }}.train import train

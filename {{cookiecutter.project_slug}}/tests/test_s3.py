@@ -18,8 +18,8 @@ import requests
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.model_files import fetch_verified
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER
 from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.registry import CHALLENGER
 from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.train import train
 

@@ -2,7 +2,7 @@
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.metric_names import validation_metric
-from {{ cookiecutter.package_name }}.registry import CHALLENGER, CHAMPION, PREVIOUS
+from {{ cookiecutter.package_name }}.model_registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.status import status
 from {{ cookiecutter.package_name }}.train import train
 

@@ -21,10 +21,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.connection import translate
 from {{ cookiecutter.package_name }}.lock import is_locked, processes_using
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.tracking import translate
 from {{ cookiecutter.package_name }}.tracking_server import (
     LocalServer,
     ServerOptions,

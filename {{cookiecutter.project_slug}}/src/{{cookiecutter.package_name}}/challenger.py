@@ -18,19 +18,15 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from .approvers import now_utc
 from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
 from .data import load_split
+from .datasets import holdout_digest
 from .errors import BadInput
 from .gates import min_value_check
 from .model_files import fetch
+from .model_registry import CHALLENGER, ensure_registered_model, expecting, is_not_found
 from .provenance import who, workflow_run_url
-from .registry import (
-    CHALLENGER,
-    ensure_registered_model,
-    expecting,
-    is_not_found,
-    now_utc,
-)
 from .registry_session import open_registry
 from .report import Table, write_step_summary
 from .settings import Settings
@@ -217,7 +213,7 @@ def register_challenger(
     committed runs on the current data (`any_data`, `allow_dirty` widen it)."""
     criteria = criteria or CandidateFilter()
     if not any_data:
-        criteria = replace(criteria, holdout_digest=load_split(settings).holdout_digest)
+        criteria = replace(criteria, holdout_digest=holdout_digest(load_split(settings)))
     criteria = replace(criteria, clean_only=not allow_dirty)
     min_value = settings.promotion.min_value if min_value is None else min_value
     with open_registry(settings, "ci") as registry:

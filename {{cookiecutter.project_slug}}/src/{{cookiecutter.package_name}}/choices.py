@@ -3,8 +3,8 @@
 The one home of these tables is the template this project was baked from (its `_choices`):
 the bake-time checks read them there and render them into `choices.json` beside this module, so
 the questions, the checks and this package cannot disagree. A new metric goes into
-`choices.json` and gets its definition in `metrics.py`; a new bundled dataset is any
-`sklearn.datasets.load_<name>`.
+`choices.json` (its task, its range and, when a smaller value is better, `lower_is_better`) and
+its score function in `ml/metrics.py`; a new bundled dataset is any `sklearn.datasets.load_<name>`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ METRICS: dict[str, tuple[str, ...]] = {
 METRIC_RANGES: dict[str, tuple[float | None, float | None]] = {
     name: (low, high) for name, (low, high) in _TABLES["metric_ranges"].items()
 }
+
+GREATER_IS_BETTER: dict[str, bool] = {
+    name: name not in _TABLES["lower_is_better"] for names in METRICS.values() for name in names
+}
+TASK_OF: dict[str, Task] = {name: task for task, names in METRICS.items() for name in names}  # type: ignore[misc]
 
 
 def range_text(low: float | None, high: float | None) -> str:

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
-import mlflow.data
 import numpy as np
 import pandas as pd
-from mlflow.data.pandas_dataset import PandasDataset
 from sklearn import datasets as sk_datasets
 
 from .choices import DATASETS
@@ -53,19 +50,12 @@ class Split:
     holdout_keys: np.ndarray | None = None
     description: str = ""  # the split's parameters: equal descriptions keep every row's part
 
-    def dataset(self, part: str) -> PandasDataset:
-        """The `train` or `holdout` part as an MLflow dataset (its digest identifies the rows)."""
+    def part(self, name: str) -> pd.DataFrame:
+        """The `train` or `holdout` part as one table, target included."""
         features, target = (
-            (self.x_train, self.y_train) if part == "train" else (self.x_test, self.y_test)
+            (self.x_train, self.y_train) if name == "train" else (self.x_test, self.y_test)
         )
-        frame = features.assign(**{self.target: target})
-        return mlflow.data.from_pandas(  # type: ignore[attr-defined]  # mlflow.data's lazy names
-            frame, targets=self.target, name=f"{self.name}-{part}", source=self.source
-        )
-
-    @cached_property
-    def holdout_digest(self) -> str:
-        return self.dataset("holdout").digest
+        return features.assign(**{self.target: target})
 
     def train_sample(self) -> str:
         """The lowest training row keys, as hex: a check that a later holdout holds none."""

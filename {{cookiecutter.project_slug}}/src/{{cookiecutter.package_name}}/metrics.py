@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -62,22 +62,21 @@ def _roc_auc(y_true, _pred, proba) -> float:
     return skm.roc_auc_score(y_true, proba, multi_class="ovr")
 
 
-_DEFINITIONS: dict[str, tuple[bool, Callable[[Any, Any, Any], float]]] = {
-    # name: (greater_is_better, score); which task each belongs to is in `choices`
-    "accuracy": (True, lambda y, p, _: skm.accuracy_score(y, p)),
-    "f1": (True, _averaged(lambda *a, **k: skm.f1_score(*a, **k))),
-    "precision": (True, _averaged(lambda *a, **k: skm.precision_score(*a, **k), zero_division=0)),
-    "recall": (True, _averaged(lambda *a, **k: skm.recall_score(*a, **k), zero_division=0)),
-    "roc_auc": (True, _roc_auc),
-    "log_loss": (False, lambda y, _, proba: skm.log_loss(y, proba)),
-    "rmse": (False, lambda y, p, _: skm.root_mean_squared_error(y, p)),
-    "mae": (False, lambda y, p, _: skm.mean_absolute_error(y, p)),
-    "r2": (True, lambda y, p, _: skm.r2_score(y, p)),
+SCORES: dict[str, Callable[[Any, Any, Any], float]] = {
+    # name: score(y_true, y_pred, y_proba); its task, range and direction are in `choices.json`
+    "accuracy": lambda y, p, _: skm.accuracy_score(y, p),
+    "f1": _averaged(lambda *a, **k: skm.f1_score(*a, **k)),
+    "precision": _averaged(lambda *a, **k: skm.precision_score(*a, **k), zero_division=0),
+    "recall": _averaged(lambda *a, **k: skm.recall_score(*a, **k), zero_division=0),
+    "roc_auc": _roc_auc,
+    "log_loss": lambda y, _, proba: skm.log_loss(y, proba),
+    "rmse": lambda y, p, _: skm.root_mean_squared_error(y, p),
+    "mae": lambda y, p, _: skm.mean_absolute_error(y, p),
+    "r2": lambda y, p, _: skm.r2_score(y, p),
 }
 METRICS: dict[str, Metric] = {
-    name: Metric(name, cast(Task, task), *_DEFINITIONS[name])
-    for task, names in choices.METRICS.items()
-    for name in names
+    name: Metric(name, task, choices.GREATER_IS_BETTER[name], SCORES[name])
+    for name, task in choices.TASK_OF.items()
 }
 
 

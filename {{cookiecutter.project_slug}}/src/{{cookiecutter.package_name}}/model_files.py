@@ -18,6 +18,7 @@ once per machine; a cached copy is checked against the pinned digest exactly lik
 from __future__ import annotations
 
 import hashlib
+import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,11 +108,18 @@ def untrusted_types(pipeline: Pipeline) -> list[str]:
     return skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
 
 
+_LOGGABLE: weakref.WeakKeyDictionary[Pipeline, list[str]] = weakref.WeakKeyDictionary()
+
+
 def check_loggable(pipeline: Pipeline) -> list[str]:
-    """At training time: the types to record, or `BadInput` before anything is logged."""
-    types = untrusted_types(pipeline)
-    _refuse_unknown(types, "the model")
-    return types
+    """At training time: the types to record, or `BadInput` before anything is logged.
+    Answered once per fitted pipeline (a skops dump costs a second on a large forest): the
+    verbs ask before their first request and `log_model` asks again for the list it records."""
+    if pipeline not in _LOGGABLE:
+        types = untrusted_types(pipeline)
+        _refuse_unknown(types, "the model")
+        _LOGGABLE[pipeline] = types
+    return _LOGGABLE[pipeline]
 
 
 def digest(folder: Path) -> str:

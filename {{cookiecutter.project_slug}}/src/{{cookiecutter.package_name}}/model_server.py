@@ -22,12 +22,12 @@ import pandas as pd
 import requests
 from mlflow.entities.model_registry import ModelVersion
 
-from . import server_launcher, tracking
+from . import connection, server_launcher
 from .data import load_split
 from .errors import ServerUnavailable
 from .model_files import fetch_verified
+from .model_registry import CHAMPION
 from .process import ChildProcess, RunsAChild, hold_in_foreground, refuse_busy_port
-from .registry import CHAMPION
 from .registry_session import open_registry
 from .settings import Settings
 from .variables import SERVER_PARENT_PID_ENV
@@ -55,7 +55,7 @@ def verified_copy(settings: Settings, version: ModelVersion) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     # A folder of its own: another `mlops serve` (or test) never rewrites files being loaded
     folder = Path(tempfile.mkdtemp(prefix=f"{version.name}-v{version.version}-", dir=root))
-    with tracking.connected(settings) as uri, tracking.server_errors(uri, "reader"):
+    with connection.connected(settings) as uri, connection.server_errors(uri, "reader"):
         return fetch_verified(settings.model.registered_name, version, folder).folder
 
 

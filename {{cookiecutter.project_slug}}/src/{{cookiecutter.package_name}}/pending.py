@@ -27,8 +27,9 @@ from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
-from . import tracking
+from . import connection
 from .data import Split
+from .datasets import holdout_digest
 from .errors import BadInput
 from .model_files import load_skops
 from .process import alive
@@ -178,14 +179,14 @@ def load(folder: Path) -> PendingRun:
         search = SearchRecord.from_json(record["search"]) if record.get("search") else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"pending run {folder} is damaged ({exc}); move it away") from None
-    if tags.get(HOLDOUT_DIGEST_TAG) != split.holdout_digest:
+    if tags.get(HOLDOUT_DIGEST_TAG) != holdout_digest(split):
         raise BadInput(f"pending run {folder}: its holdout does not match its digest tag")
     return PendingRun(folder, experiment, run_name, tags, candidate, split, search)
 
 
 def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
     """Log one saved run as a normal candidate run, then delete its folder."""
-    experiment_id = tracking.experiment_id(saved.experiment, create=True)
+    experiment_id = connection.experiment_id(saved.experiment, create=True)
     if saved.search:
         return _upload_search(settings, saved, saved.search, uri, experiment_id)
     finished = _close_leftovers(MlflowClient(tracking_uri=uri), experiment_id, saved.attempt)
@@ -202,7 +203,7 @@ def upload(settings: Settings, saved: PendingRun, uri: str) -> Uploaded:
             run_name=saved.run_name,
         )
     shutil.rmtree(saved.folder)
-    url = tracking.run_url(uri, experiment_id, run_id)
+    url = connection.run_url(uri, experiment_id, run_id)
     return Uploaded(saved.folder, run_id, url, already_there=bool(finished))
 
 
@@ -226,7 +227,7 @@ def _upload_search(
         logged = log_search(record, saved.candidate, saved.split, settings, experiment_id)
         run_id = logged.parent_run_id
     shutil.rmtree(saved.folder)
-    url = tracking.run_url(uri, experiment_id, run_id)
+    url = connection.run_url(uri, experiment_id, run_id)
     return Uploaded(saved.folder, run_id, url, already_there=bool(whole))
 
 
@@ -265,9 +266,9 @@ def upload_all(settings: Settings) -> list[Uploaded]:
     saved = [run for run in map(_loaded, folders(settings)) if run is not None]
     if not saved:
         return []
-    with tracking.connected(settings) as uri:
+    with connection.connected(settings) as uri:
         uploaded = []
-        with tracking.server_errors(uri, "member"):
+        with connection.server_errors(uri, "member"):
             for run in saved:
                 with claimed(run.folder) as mine:
                     if mine:

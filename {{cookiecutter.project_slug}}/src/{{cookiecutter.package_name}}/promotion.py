@@ -17,22 +17,16 @@ from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 
+from .approvers import check_approvers, now_utc
 from .data import Split, load_split
+from .datasets import holdout_digest
 from .errors import BadInput
 from .gates import GateCheck, all_hold, check_gates, failed_names
 from .metrics import METRICS, Predictions, predict, score
 from .model_files import fetch_verified
+from .model_registry import CHALLENGER, CHAMPION, PREVIOUS, Expected, expecting
 from .paired_bootstrap import Improvement, paired_bootstrap
 from .provenance import who, workflow_run_url
-from .registry import (
-    CHALLENGER,
-    CHAMPION,
-    PREVIOUS,
-    Expected,
-    check_approvers,
-    expecting,
-    now_utc,
-)
 from .registry_session import RegistrySession, open_registry
 from .report import Table, write_step_summary
 from .settings import Settings
@@ -138,7 +132,7 @@ def data_note(
 
 def _unfairness(split: Split, version: ModelVersion) -> str | None:
     tags = version.tags
-    if tags.get(HOLDOUT_DIGEST_TAG) == split.holdout_digest:
+    if tags.get(HOLDOUT_DIGEST_TAG) == holdout_digest(split):
         return None
     recorded = tags.get(SPLIT_TAG)
     if recorded != split.description:
@@ -153,7 +147,7 @@ def _unfairness(split: Split, version: ModelVersion) -> str | None:
 
 def _growth(split: Split, version: ModelVersion) -> str:
     before = version.tags.get(HOLDOUT_ROWS_TAG)
-    if version.tags.get(HOLDOUT_DIGEST_TAG) == split.holdout_digest or not before:
+    if version.tags.get(HOLDOUT_DIGEST_TAG) == holdout_digest(split) or not before:
         return ""
     now = len(split.x_test)
     return f"the holdout grew from {before} to {now} rows since version {version.version} trained"

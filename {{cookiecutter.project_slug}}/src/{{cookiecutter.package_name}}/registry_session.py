@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from . import tracking
-from .registry import Expected, aliased_version, check_unmoved, move_alias, require_alias
+from . import connection
+from .model_registry import Expected, aliased_version, check_unmoved, move_alias, require_alias
 from .settings import Settings
 
 
@@ -34,12 +34,12 @@ class RegistrySession:
             yield
             return
         self._contacted = True
-        with tracking.first_contact():
+        with connection.first_contact():
             yield
 
     def experiment_id(self, name: str, create: bool) -> str:
         with self._request():
-            return tracking.experiment_id(name, create)
+            return connection.experiment_id(name, create)
 
     def version(self, alias: str) -> ModelVersion | None:
         with self._request():
@@ -61,5 +61,5 @@ class RegistrySession:
 @contextmanager
 def open_registry(settings: Settings, role: str) -> Iterator[RegistrySession]:
     """The session for a verb that needs `role` (named in the line a 403 becomes)."""
-    with tracking.connected(settings) as uri, tracking.server_errors(uri, role):
+    with connection.connected(settings) as uri, connection.server_errors(uri, role):
         yield RegistrySession(MlflowClient(tracking_uri=uri), settings.model.registered_name)

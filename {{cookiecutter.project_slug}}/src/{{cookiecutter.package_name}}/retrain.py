@@ -13,10 +13,10 @@ import ast
 
 from mlflow import MlflowClient
 
-from . import tracking
+from . import connection
 from .errors import BadInput
 from .model import estimator_class
-from .registry import require_alias
+from .model_registry import require_alias
 from .settings import Settings
 from .tag_keys import ESTIMATOR_TAG
 
@@ -24,10 +24,10 @@ from .tag_keys import ESTIMATOR_TAG
 def params_like(settings: Settings, alias: str) -> dict[str, object]:
     """Every parameter of the run behind `alias` that today's estimator knows; one that is at
     its default is passed as the default object itself (no text to read back)."""
-    with tracking.connected(settings) as uri:
+    with connection.connected(settings) as uri:
         client = MlflowClient(tracking_uri=uri)
         name = settings.model.registered_name
-        with tracking.server_errors(uri, "member"):
+        with connection.server_errors(uri, "member"):
             version = require_alias(client, name, alias, "promote a challenger first")
             run = client.get_run(version.run_id or "")
     estimator = run.data.tags.get(ESTIMATOR_TAG)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from .approvers import check_approvers, now_utc
 from .errors import BadInput
 from .model_files import fetch_verified
+from .model_registry import CHAMPION, PREVIOUS, expecting
 from .provenance import who
-from .registry import CHAMPION, PREVIOUS, check_approvers, expecting, now_utc
 from .registry_session import open_registry
 from .report import write_step_summary
 from .settings import Settings

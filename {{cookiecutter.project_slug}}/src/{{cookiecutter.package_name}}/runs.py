@@ -12,8 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 
 import mlflow
@@ -24,9 +22,9 @@ from mlflow.entities import Metric, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.utils.time import get_current_time_millis
-from sklearn.pipeline import Pipeline
 
 from .data import Split
+from .datasets import as_dataset, holdout_digest
 from .mlflow_environment import environment
 from .model_files import check_loggable
 from .provenance import run_tags
@@ -42,26 +40,12 @@ from .tag_keys import (
     TRAIN_ROWS_TAG,
     TRAIN_SAMPLE_TAG,
 )
+from .training import FittedCandidate
 
 MODEL_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5
 RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
 ONE_QUICK_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-
-
-@dataclass(frozen=True)
-class FittedCandidate:
-    """A fitted pipeline with its parameters and holdout scores, not yet logged."""
-
-    pipeline: Pipeline
-    params: dict[str, object]
-    metrics: dict[str, float]
-
-    @cached_property
-    def trusted_types(self) -> list[str]:
-        """The types its model file must list as trusted, or `BadInput`: checked once, before
-        anything is logged, and what `log_model` records."""
-        return check_loggable(self.pipeline)
 
 
 def new_attempt() -> str:
@@ -87,7 +71,7 @@ def candidate_tags(
 def data_tags(split: Split) -> dict[str, str]:
     """The data a run saw: enough for promote to tell whether a later holdout is fair to it."""
     return {
-        HOLDOUT_DIGEST_TAG: split.holdout_digest,
+        HOLDOUT_DIGEST_TAG: holdout_digest(split),
         SPLIT_TAG: split.description,
         TRAIN_ROWS_TAG: str(len(split.x_train)),
         HOLDOUT_ROWS_TAG: str(len(split.x_test)),
@@ -118,7 +102,7 @@ def log_model(candidate: FittedCandidate, split: Split):
     is optional in the schema, not only when the first rows happen to show a gap."""
     example = split.x_train.head(INPUT_EXAMPLE_ROWS)
     signature = infer_signature(split.x_train, candidate.pipeline.predict(example))
-    trusted = candidate.trusted_types
+    trusted = check_loggable(candidate.pipeline)
     return mlflow.sklearn.log_model(
         candidate.pipeline,
         name=MODEL_NAME,
@@ -169,7 +153,7 @@ def log_datasets(split: Split) -> None:
     for last_try in (False, True):
         try:
             mlflow.log_inputs(
-                datasets=[split.dataset("train"), split.dataset("holdout")],
+                datasets=[as_dataset(split, "train"), as_dataset(split, "holdout")],
                 contexts=["training", "evaluation"],
                 tags_list=[{}, {}],
             )

@@ -21,7 +21,15 @@ from pydantic import (
     model_validator,
 )
 
-from .choices import METRIC_RANGES, Task, range_text, within_range
+from .choices import (
+    GREATER_IS_BETTER,
+    METRIC_RANGES,
+    METRICS,
+    TASK_OF,
+    Task,
+    range_text,
+    within_range,
+)
 from .errors import BadInput
 from .variables import CONFIG_ENV
 
@@ -183,26 +191,23 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> Settings:
-        from .metrics import METRICS  # NumPy: loaded by verbs that read a file, not by --help
-
-        metric = METRICS.get(self.metric.primary)
-        if metric is None or metric.task != self.task:
-            allowed = ", ".join(name for name, m in METRICS.items() if m.task == self.task)
+        name = self.metric.primary
+        if TASK_OF.get(name) != self.task:
+            allowed = ", ".join(METRICS[self.task])
             raise ValueError(
-                f"[metric] primary = {self.metric.primary!r} is not a {self.task} metric "
-                f"(allowed: {allowed})"
+                f"[metric] primary = {name!r} is not a {self.task} metric (allowed: {allowed})"
             )
-        if metric.greater_is_better != self.metric.greater_is_better:
+        if GREATER_IS_BETTER[name] != self.metric.greater_is_better:
             raise ValueError(
-                f"[metric] greater_is_better must be {str(metric.greater_is_better).lower()} "
-                f"for {metric.name}"
+                f"[metric] greater_is_better must be {str(GREATER_IS_BETTER[name]).lower()} "
+                f"for {name}"
             )
         floor = self.promotion.min_value
-        if floor is not None and not within_range(metric.name, floor):
+        if floor is not None and not within_range(name, floor):
             # a gate no model can pass would block every promotion without saying why
             raise ValueError(
-                f"[promotion] min_value = {floor:g} can never be met: {metric.name} "
-                f"{range_text(*METRIC_RANGES[metric.name])}"
+                f"[promotion] min_value = {floor:g} can never be met: {name} "
+                f"{range_text(*METRIC_RANGES[name])}"
             )
         return self
 

@@ -12,7 +12,7 @@ from mlflow.entities.model_registry import ModelVersion
 from .candidate_search import ranking_metric
 from .errors import BadInput
 from .model_files import fetch_pinned
-from .registry import ALIASES, CHAMPION, PREVIOUS
+from .model_registry import ALIASES, CHAMPION, PREVIOUS
 from .registry_session import open_registry
 from .report import Table
 from .settings import Settings

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from . import tracking
+from . import connection
 from .errors import BadInput, ServerUnavailable
 from .mlflow_environment import HTTP_DEFAULTS, environment, unless_set
-from .registry import ensure_experiment, ensure_registered_model
+from .model_registry import ensure_experiment, ensure_registered_model
 from .settings import Settings
 from .tracking_server import (
     ADMIN_USERNAME,
@@ -85,7 +85,7 @@ def session(who: Admin) -> Iterator[None]:
         "MLFLOW_TRACKING_PASSWORD": who.password,
     }
     try:
-        with environment(login), tracking.server_errors(who.url):
+        with environment(login), connection.server_errors(who.url):
             yield
     except ServerUnavailable as exc:
         if exc.status != 403 or who.username == ADMIN_USERNAME:

@@ -23,7 +23,7 @@ from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # restore
 
 from .errors import BadInput, ServerUnavailable, is_disk_full
 from .mlflow_environment import FIRST_CONTACT, HTTP_DEFAULTS, environment, unless_set
-from .registry import create_experiment
+from .model_registry import create_experiment
 from .settings import Settings
 
 

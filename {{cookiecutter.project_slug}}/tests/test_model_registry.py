@@ -1,4 +1,4 @@
-"""The registry's rules: missing aliases, created resources, and who may move champion."""
+"""The registry as MLflow answers it: missing aliases and created resources."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -7,10 +7,9 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.registry import (
+from {{ cookiecutter.package_name }}.model_registry import (
     CHALLENGER,
     aliased_version,
-    check_approvers,
     ensure_experiment,
     ensure_registered_model,
     require_alias,
@@ -56,30 +55,3 @@ def test_a_deleted_experiment_is_refused_not_resurrected(settings, as_admin):
     client.delete_experiment(ensure_experiment(client, settings.tracking.experiment))
     with pytest.raises(BadInput, match="is deleted"):
         ensure_experiment(client, settings.tracking.experiment)
-
-
-@pytest.mark.parametrize(
-    ("approvers", "actions", "actor", "allowed"),
-    [
-        ([], "true", "anyone", True),
-        (["alice"], "true", "alice", True),
-        (["alice"], "true", "mallory", False),
-        (["alice"], "true", "", False),
-        (["alice"], None, "mallory", True),  # outside Actions the server's permissions decide
-    ],
-)
-def test_approvers_guard_every_move_of_champion(
-    platform_settings, monkeypatch, approvers, actions, actor, allowed
-):
-    settings = platform_settings.replace("promotion", approvers=approvers)
-    monkeypatch.delenv("GITHUB_ACTOR", raising=False)
-    monkeypatch.setenv("GITHUB_TRIGGERING_ACTOR", actor)
-    if actions:
-        monkeypatch.setenv("GITHUB_ACTIONS", actions)
-    else:
-        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    if allowed:
-        check_approvers(settings, "promote")
-    else:
-        with pytest.raises(BadInput, match="may not promote; nothing moved"):
-            check_approvers(settings, "promote")

@@ -1,16 +1,14 @@
-"""The registry's rules, in one place: which version holds which alias, how aliases move, what
-"not found" looks like, creating what is missing, and who may move `champion`.
+"""MLflow's model registry as this project uses it: which version holds which alias, how aliases
+move, what "not found" looks like, and creating what is missing.
 
 Aliases: `challenger` (best candidate so far), `champion` (in production), `previous-champion`
-(what rollback restores). register-challenger, promote, rollback, status, serve and users all
-go through this module.
+(what rollback restores). register-challenger, promote, rollback, status, serve, users and
+`train --like` all go through this module.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import Iterable
 
 from mlflow import MlflowClient
@@ -19,7 +17,6 @@ from mlflow.exceptions import MlflowException
 
 from .errors import BadInput
 from .guard_aliases import MOVED_CODE, expected_header, moved_aliases, moved_before
-from .settings import Settings
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous-champion"
 ALIASES = (CHAMPION, CHALLENGER, PREVIOUS)
@@ -150,22 +147,3 @@ def create_experiment(client: MlflowClient, name: str) -> str:
         if raced is None:
             raise
         return raced.experiment_id
-
-
-def check_approvers(settings: Settings, verb: str) -> None:
-    """In GitHub Actions, only the logins in `[promotion] approvers` (as they stand on main)
-    may move `champion`, by `promote` or `rollback` alike. Outside Actions the server's own
-    permissions decide."""
-    approvers = settings.promotion.approvers
-    if not approvers or os.environ.get("GITHUB_ACTIONS") != "true":
-        return
-    actor = os.environ.get("GITHUB_TRIGGERING_ACTOR") or os.environ.get("GITHUB_ACTOR", "")
-    if actor not in approvers:
-        raise BadInput(
-            f"{actor or 'this actor'} is not in [promotion] approvers and may not {verb}; "
-            "nothing moved"
-        )
-
-
-def now_utc() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

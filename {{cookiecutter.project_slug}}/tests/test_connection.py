@@ -9,8 +9,8 @@ from mlflow.exceptions import MlflowException, RestException
 
 from {{ cookiecutter.package_name }}.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.connection import translate
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
-from {{ cookiecutter.package_name }}.tracking import translate
 from {{ cookiecutter.package_name }}.train import train
 
 from .central_pc_fixtures import config_for, full_disk
