@@ -213,7 +213,7 @@ def bench_server(workflow: Workflow, prefix: str):
     server, process = workflow.m["tracking_server"], workflow.m["process"]
     root = Path(tempfile.mkdtemp(prefix=prefix))
     paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=process.free_port())
+    options = server.ServerSettings(port=process.free_port())
     password, _ = server.prepare(paths, options)
     with server.LocalServer(paths, options, password).start() as running:
         os.environ.update(MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=password)

@@ -111,7 +111,7 @@ def run(path: Path, backend_name: str, counts: list[int], runs: int) -> dict[int
         root = Path(tempfile.mkdtemp(prefix="bench-load-"))
         paths = server_mod.ServerPaths(root / "data", root / "artifacts")
         port = project(path, "process").free_port()
-        options = server_mod.ServerOptions(port=port, backend_store_uri=uri)
+        options = server_mod.ServerSettings(port=port, backend_store_uri=uri)
         password, _ = server_mod.prepare(paths, options)
         with server_mod.LocalServer(paths, options, password).start() as server:
             experiment = f"load-{uuid.uuid4().hex[:6]}"

@@ -86,7 +86,7 @@ def run(project: Path, app: str, samples: int) -> dict[str, float]:
     root = Path(tempfile.mkdtemp(prefix="bench-login-"))
     paths = server_mod.ServerPaths(root / "data", root / "artifacts")
     port = m["process"].free_port()
-    options = server_mod.ServerOptions(port=port)
+    options = server_mod.ServerSettings(port=port)
     password, _ = server_mod.prepare(paths, options)
     with server_mod.LocalServer(paths, options, password).start() as server:
         settings = settings_mod.load_settings(project / "mlops.toml")

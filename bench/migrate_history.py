@@ -44,7 +44,7 @@ def history(path: Path, root: Path, metric_rows: int):
     from tests.long_history import write_history
 
     paths = server_mod.ServerPaths(root / "data", root / "artifacts")
-    options = server_mod.ServerOptions(port=project(path, "process").free_port())
+    options = server_mod.ServerSettings(port=project(path, "process").free_port())
     password, _ = server_mod.prepare(paths, options)
     with server_mod.LocalServer(paths, options, password).start() as server:
         os.environ.update(MLFLOW_TRACKING_URI=server.url, MLFLOW_TRACKING_USERNAME="admin",

@@ -110,7 +110,7 @@ def main() -> None:
     server = m["tracking_server"]
     root = Path(tempfile.mkdtemp(prefix="bench-promote-server-"))
     paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=m["process"].free_port())
+    options = server.ServerSettings(port=m["process"].free_port())
     password, _ = server.prepare(paths, options)
     login = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
     os.environ.update(login)

@@ -166,7 +166,7 @@ def main() -> None:
     server = modules["tracking_server"]
     root = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
     paths = server.ServerPaths(root / "data", root / "artifacts")
-    options = server.ServerOptions(port=modules["process"].free_port())
+    options = server.ServerSettings(port=modules["process"].free_port())
     password, _ = server.prepare(paths, options)
     rows = []
     with server.LocalServer(paths, options, password).start() as running:

@@ -178,7 +178,8 @@ def wrap_long_lines():
     if found is None or shutil.which("uv") is None:
         return None
     ruff = ["uv", "tool", "run", "--from", f"ruff=={found.group(1)}", "ruff"]
-    for args in (["check", "--fix", "--select", "I", "--quiet", "."], ["format", "--quiet", "."]):
+    quiet = ["--quiet", "--no-cache", "."]  # no .ruff_cache: cruft diffs whole renders
+    for args in (["check", "--fix", "--select", "I", *quiet], ["format", *quiet]):
         result = subprocess.run(ruff + args, capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
             return "some lines are longer than ruff allows: run `uv run ruff format .`"

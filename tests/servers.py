@@ -23,11 +23,12 @@ import signal, sys, threading
 from pathlib import Path
 
 import requests
+from {package}.central_pc.tracking_server import LocalServer, ServerPaths, prepare
 from {package}.process import free_port
-from {package}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
+from {package}.settings import ServerSettings
 
 paths = ServerPaths(Path(sys.argv[1]), Path(sys.argv[2]))
-options = ServerOptions(port=free_port())
+options = ServerSettings(port=free_port())
 password, _ = prepare(paths, options)
 server = LocalServer(paths, options, password).start()
 stop = threading.Event()

@@ -2,7 +2,7 @@
 `mlops doctor` suggest them: its own CSV (with a column added later), ids named in `[data] id`,
 free text in `[data] drop`, numeric codes in `[data] categorical`, another estimator with its
 own parameters and search space, another primary metric, and a feature step of its own written
-as a class in `features.py`."""
+as a class in a new file of the team's room (`ml/steps.py`), used by `ml/features.py`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,13 @@ ESTIMATORS = {
 }
 METRICS = {"classification": ("roc_auc", "0.6"), "regression": ("mae", "")}
 
-TEAM_STEP = '''
+TEAM_STEP = '''"""The team's own pipeline steps."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+
 
 class ClipToTrainingRange(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """The team's own step: numbers beyond what training saw are held at its range."""
@@ -37,11 +43,8 @@ CLIPPED = (  # as ruff formats it
     '        SimpleImputer(strategy="median"), ClipToTrainingRange(), StandardScaler()\n'
     "    )"
 )
-IMPORTS = {  # where isort puts them: plain imports first, then from-imports
-    "import pandas as pd\n": "import numpy as np\nimport pandas as pd\n",
-    "from sklearn.compose": "from sklearn.base import BaseEstimator, OneToOneFeatureMixin, "
-    "TransformerMixin\nfrom sklearn.compose",
-}
+OWN_IMPORT = "from ..settings import DataSettings\n"  # isort: the platform's, then the room's
+STEP_IMPORT = "from .steps import ClipToTrainingRange\n"
 
 
 def add_columns(path: Path) -> None:
@@ -72,16 +75,16 @@ def replace_section(text: str, header: str, body: str) -> str:
 
 
 def add_a_feature_step(project: Path) -> None:
-    """A transformer class of the team's own in `features.py`, in the numeric pipeline."""
-    [features] = project.glob("src/*/features.py")
+    """A transformer class of the team's own in a new module of `ml/`, in the numeric
+    pipeline that `ml/features.py` builds."""
+    [features] = project.glob("src/*/ml/features.py")
     text = features.read_text(encoding="utf-8")
     plain = 'make_pipeline(SimpleImputer(strategy="median"), StandardScaler())'
     assert plain in text, "the numeric pipeline moved: update this edit"
-    text = text.replace(plain, CLIPPED)
-    for line, with_imports in IMPORTS.items():
-        assert line in text, f"features.py has no {line!r} any more: update this edit"
-        text = text.replace(line, with_imports, 1)
-    features.write_text(text + TEAM_STEP, encoding="utf-8")
+    assert OWN_IMPORT in text, f"features.py has no {OWN_IMPORT!r} any more: update this edit"
+    text = text.replace(plain, CLIPPED).replace(OWN_IMPORT, OWN_IMPORT + STEP_IMPORT, 1)
+    features.write_text(text, encoding="utf-8")
+    features.with_name("steps.py").write_text(TEAM_STEP, encoding="utf-8")
 
 
 def edit_as_the_docs_suggest(project: Path, task: str) -> None:

@@ -51,8 +51,8 @@ def test_the_lower_is_better_metrics_are_metrics_whose_range_has_no_top():
 
 PACKAGE_TABLES = """
 import json
-from {package}.data import BUNDLED
-from {package}.metrics import METRICS
+from {package}.ml.data import BUNDLED
+from {package}.ml.metrics import METRICS
 tables = {{"datasets": {{}}, "metrics": {{}}}}
 for name, (task, load) in BUNDLED.items():
     assert callable(load), name

@@ -1,7 +1,8 @@
 """A team's own mixed-type CSV, for each task, through the `mlops` command of a real bake:
 the bake names the id column in `[data] id` (without it, train refuses it with the fix named),
 then train, tune, register, promote, and the served champion answers raw rows with missing
-values and a category never seen in training."""
+values and a category never seen in training. Its pipeline holds a step the team wrote, a class
+in a new file of `ml/` (`team_edits.add_a_feature_step`): trusted because it is the room's."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import requests
 from .bakery import bake, project_environment, tool
 from .servers import running_server
 from .team_csv import write_team_csv
+from .team_edits import add_a_feature_step
 
 pytestmark = pytest.mark.slow
 RAW_ROWS = {
@@ -32,6 +34,7 @@ def project(request, tmp_path_factory):
     metric = {"primary_metric": "rmse"} if task == "regression" else {}
     bake_ = bake(root / "bake", task=task, dataset=str(csv_file), target_column="outcome",
                  min_metric_value="", **metric)  # fmt: skip
+    add_a_feature_step(bake_.path)  # the team's own class in ml/: trained, promoted and served
     with running_server(bake_, root / "server") as server:
         yield bake_, server
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.central_pc.tracking_server import LocalServer, ServerPaths, prepare
 from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.settings import Settings, load_settings
-from {{ cookiecutter.package_name }}.tracking_server import LocalServer, ServerOptions, ServerPaths, prepare
+from {{ cookiecutter.package_name }}.settings import ServerSettings, Settings, load_settings
 
 from .project import PLATFORM_CONFIG, with_changes
 
@@ -65,7 +65,7 @@ def tracking_server(tmp_path_factory):
     """A running `mlflow server --app-name <package>-guard`; yields it with its admin password."""
     root = tmp_path_factory.mktemp("server")
     paths = ServerPaths(root / "data", root / "artifacts")
-    options = ServerOptions(port=free_port())
+    options = ServerSettings(port=free_port())
     password, _ = prepare(paths, options)
     with LocalServer(paths, options, password).start() as server:
         yield server

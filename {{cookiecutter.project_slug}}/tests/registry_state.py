@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from {{ cookiecutter.package_name }}.model_registry import aliased_version
+from {{ cookiecutter.package_name }}.tracking.model_registry import aliased_version
 
 
 def aliased(settings, alias: str) -> ModelVersion | None:

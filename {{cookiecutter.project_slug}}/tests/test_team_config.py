@@ -12,10 +12,10 @@ import math
 
 import pytest
 
-from {{ cookiecutter.package_name }}.data import load_split
-from {{ cookiecutter.package_name }}.search import parse_space
+from {{ cookiecutter.package_name }}.ml.data import load_split
+from {{ cookiecutter.package_name }}.ml.search import parse_space
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
-from {{ cookiecutter.package_name }}.training import fit_candidate
+from {{ cookiecutter.package_name }}.ml.training import fit_candidate
 
 from .project import PROJECT_ROOT
 

@@ -25,7 +25,7 @@ import click
 
 from . import __version__, progress
 from .errors import BadInput, GateRefused, MlopsError, is_disk_full, printable
-from .mlflow_environment import QUIET, environment, quiet_libraries, unless_set
+from .tracking.mlflow_environment import QUIET, environment, quiet_libraries, unless_set
 from .variables import DRY_RUN_ENV
 
 if TYPE_CHECKING:
@@ -122,10 +122,10 @@ def cli(ctx: click.Context, config: Path | None, tracking_uri: str | None) -> No
 def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None, like: str | None) -> None:
     """Fit the model, evaluate it on the holdout and log one run."""
     with progress.step("train: loading MLflow, fitting, scoring and logging the run"):
-        from .cross_validation import scores_line
-        from .model import parse_overrides
-        from .retrain import params_like
-        from .train import train as run_training
+        from .ml.cross_validation import scores_line
+        from .ml.model import parse_overrides
+        from .experiments.retrain import params_like
+        from .experiments.train import train as run_training
 
         params = params_like(ctx.settings, like) if like else {}
         params.update(parse_overrides(overrides))
@@ -140,7 +140,7 @@ def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None, like: 
 def status(ctx: Context) -> None:
     """Show the registered model's aliases, versions, metrics and source runs."""
     with progress.step("status: loading MLflow, checking each version's files"):
-        from .status import status as registry_status
+        from .registry.status import status as registry_status
 
         report = registry_status(ctx.settings)
     click.echo(report.text)
@@ -165,8 +165,8 @@ def read_password(prompt: str = "Password") -> str:
 @pass_context
 def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | None) -> None:
     """Search hyperparameters: one parent run, a child run per candidate, one model logged."""
-    from .cross_validation import scores_line
-    from .tune import tune as run_tuning
+    from .ml.cross_validation import scores_line
+    from .experiments.tune import tune as run_tuning
 
     result = run_tuning(ctx.settings, trials, method, run_name, progress=sys.stderr.isatty())
     scores = scores_line(ctx.settings.metric.primary, result.best.candidate.metrics)
@@ -179,7 +179,7 @@ def tune(ctx: Context, trials: int | None, method: str | None, run_name: str | N
 @pass_context
 def upload_pending(ctx: Context) -> None:
     """Upload runs saved locally while the tracking server was unreachable."""
-    from .pending import pending_dir, upload_all
+    from .experiments.pending import pending_dir, upload_all
 
     uploaded = upload_all(ctx.settings)
     if not uploaded:
@@ -215,8 +215,8 @@ def register_challenger(
 ) -> None:
     """Register the best finished training run as the 'challenger'."""
     with progress.step("register-challenger: loading MLflow, searching runs, vetting the model"):
-        from .candidate_search import CandidateFilter
-        from .challenger import register_challenger as register
+        from .registry.candidate_search import CandidateFilter
+        from .registry.challenger import register_challenger as register
 
         registration = register(
             ctx.settings,
@@ -250,7 +250,7 @@ def register_challenger(
 def promote(ctx: Context, dry_run: bool, without_champion: bool) -> None:
     """Move 'champion' to the challenger if every gate in [promotion] holds."""
     with progress.step("promote: loading MLflow, the data and both models, scoring"):
-        from .promotion import promote as run_promotion
+        from .registry.promotion import promote as run_promotion
 
         verdict = run_promotion(ctx.settings, dry_run=dry_run, without_champion=without_champion)
     if verdict.challenger_scores:
@@ -268,7 +268,7 @@ def promote(ctx: Context, dry_run: bool, without_champion: bool) -> None:
 def rollback(ctx: Context, dry_run: bool) -> None:
     """Put the previous champion back."""
     with progress.step("rollback: loading MLflow, checking the previous champion's files"):
-        from .rollback import rollback as run_rollback
+        from .registry.rollback import rollback as run_rollback
 
         moved = run_rollback(ctx.settings, dry_run=dry_run)
     click.echo(moved)
@@ -302,7 +302,7 @@ def doctor(ctx: Context) -> None:
     """
     from .doctor import config_failure, diagnose
     from .errors import BadInput, ServerUnavailable
-    from .probes import worst
+    from .tracking.probes import worst
 
     try:
         checks = [*diagnose(ctx.settings)]
@@ -340,7 +340,7 @@ def server_start(
     shown once on a terminal and stored (0600) in the data dir.
     """
     with progress.step("server start: loading MLflow"):
-        from .tracking_server import serve_forever
+        from .central_pc.tracking_server import serve_forever
 
     serve_forever(
         ctx.settings, host, port, data_dir, artifacts_dir, click.echo, sys.stdout.isatty()
@@ -361,7 +361,7 @@ def server_add_user(ctx: Context, name: str, role: str) -> None:
     """
     password = read_password(f"Password for {name}")
     with progress.step(f"add-user: loading MLflow, creating {name!r} and its grants"):
-        from .users import add_user
+        from .central_pc.users import add_user
 
         done = add_user(ctx.settings, name, role, password)
     click.echo(done)
@@ -374,7 +374,7 @@ def server_set_password(ctx: Context, name: str) -> None:
     """Change a user's password (read from a prompt, or stdin)."""
     password = read_password(f"New password for {name}")
     with progress.step("set-password: loading MLflow"):
-        from .users import set_password
+        from .central_pc.users import set_password
 
         done = set_password(ctx.settings, name, password)
     click.echo(done)
@@ -386,7 +386,7 @@ def server_set_password(ctx: Context, name: str) -> None:
 def server_remove_user(ctx: Context, name: str) -> None:
     """Delete a user and their permissions."""
     with progress.step("remove-user: loading MLflow"):
-        from .users import remove_user
+        from .central_pc.users import remove_user
 
         done = remove_user(ctx.settings, name)
     click.echo(done)
@@ -402,7 +402,7 @@ def server_backup(ctx: Context, destination: Path | None, keep: int | None) -> N
     Safe while the server runs. Default folder: [server] backup_dir; keeps the newest
     [server] keep_backups. Secrets and artifacts are not copied.
     """
-    from .backup import backup
+    from .central_pc.backup import backup
 
     folder, removed = backup(ctx.settings, destination, keep)
     click.echo(f"backup written to {folder}")
@@ -416,7 +416,7 @@ def server_backup(ctx: Context, destination: Path | None, keep: int | None) -> N
 @pass_context
 def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
     """Restore a backup into the data dir; refuses while a server uses it."""
-    from .backup import restore
+    from .central_pc.backup import restore
 
     click.echo(restore(ctx.settings, backup, data_dir))
 
@@ -428,7 +428,7 @@ def server_restore(ctx: Context, backup: Path, data_dir: Path | None) -> None:
 @pass_context
 def server_gc(ctx: Context, older_than_days: float, apply: bool) -> None:
     """Free the files of deleted runs and of old models no version was registered from."""
-    from .gc import collect
+    from .central_pc.gc import collect
 
     found, removed = collect(ctx.settings, older_than_days, apply)
     if removed:
@@ -443,7 +443,7 @@ def server_gc(ctx: Context, older_than_days: float, apply: bool) -> None:
 @pass_context
 def server_upgrade(ctx: Context) -> None:
     """After an MLflow upgrade: back up, upgrade the sqlite schema, verify (the server stopped)."""
-    from .upgrade import upgrade
+    from .central_pc.upgrade import upgrade
 
     click.echo(upgrade(ctx.settings))
 
@@ -457,7 +457,7 @@ def server_migrate(ctx: Context, target_uri: str) -> None:
     TARGET_URI is postgresql://USER@HOST:PORT/DB, the password in PGPASSWORD. Then set
     [server] backend_store_uri to it and start the server; the sqlite file is left as it was.
     """
-    from .migrate import migrate
+    from .central_pc.migrate import migrate
 
     copied = migrate(ctx.settings, target_uri)
     counts = ", ".join(f"{copied[t]} {t}" for t in ("experiments", "runs", "model_versions"))
@@ -473,7 +473,7 @@ def tunnel(ctx: Context) -> None:
     Runs until Ctrl-C. ngrok needs NGROK_AUTHTOKEN and [tunnel] domain; cloudflared a named
     tunnel's TUNNEL_TOKEN (or a quick tunnel); none publishes nothing.
     """
-    from .tunnel import publish_server
+    from .central_pc.tunnel import publish_server
 
     publish_server(ctx.settings, click.echo)
 
@@ -487,7 +487,7 @@ def serve(ctx: Context, port: int) -> None:
     Runs until Ctrl-C. The alias is read at start: restart it after a promotion.
     """
     with progress.step("serve: loading MLflow"):
-        from .model_server import serve_champion
+        from .central_pc.model_server import serve_champion
 
     serve_champion(ctx.settings, port, click.echo)
 

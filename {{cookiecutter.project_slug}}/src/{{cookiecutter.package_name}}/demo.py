@@ -11,17 +11,22 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .candidate_search import CandidateFilter
-from .challenger import register_challenger
-from .cross_validation import scores_line
+from .central_pc.tracking_server import (
+    ADMIN_USERNAME,
+    LocalServer,
+    ServerPaths,
+    prepare,
+)
 from .errors import BadInput
-from .mlflow_environment import environment
+from .experiments.train import train
+from .ml.cross_validation import scores_line
 from .process import free_port, hold_in_foreground
-from .promotion import promote
-from .settings import Settings
-from .status import status
-from .tracking_server import ADMIN_USERNAME, LocalServer, ServerOptions, ServerPaths, prepare
-from .train import train
+from .registry.candidate_search import CandidateFilter
+from .registry.challenger import register_challenger
+from .registry.promotion import promote
+from .registry.status import status
+from .settings import ServerSettings, Settings
+from .tracking.mlflow_environment import environment
 
 DEMO_DIR = ".mlops/demo"
 
@@ -62,7 +67,7 @@ def start_server(settings: Settings) -> LocalServer:
     folder = settings.resolve(DEMO_DIR)
     shutil.rmtree(folder, ignore_errors=True)
     paths = ServerPaths(folder / "server", folder / "artifacts")
-    options = ServerOptions(port=free_port())
+    options = ServerSettings(port=free_port())
     password, _ = prepare(paths, options)
     return LocalServer(paths, options, password).start()
 

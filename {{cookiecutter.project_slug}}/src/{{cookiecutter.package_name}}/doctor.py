@@ -14,8 +14,11 @@ from pathlib import Path
 
 import requests
 
+from .central_pc.tracking_server import ServerPaths, host_of
+from .central_pc.tunnel import host_allowed
 from .errors import BadInput, ServerUnavailable
-from .probes import (
+from .settings import Settings
+from .tracking.probes import (
     CONFIG,
     FAIL,
     TIMEOUT_S,
@@ -28,9 +31,6 @@ from .probes import (
     reachable,
     skipped,
 )
-from .settings import Settings
-from .tracking_server import ServerPaths, host_of
-from .tunnel import host_allowed
 
 MIN_FREE_BYTES = 1 << 30
 
@@ -62,7 +62,7 @@ def diagnose(settings: Settings) -> Iterator[CheckResult]:
 def data_checks(settings: Settings) -> Iterator[CheckResult]:
     """The data `train` and `promote` read, with the same checks they make first: every
     problem at once, one line each."""
-    from .data_checks import DataProblems
+    from .ml.data_checks import DataProblems
 
     try:
         yield data_check(settings)
@@ -73,9 +73,9 @@ def data_checks(settings: Settings) -> Iterator[CheckResult]:
 
 def data_check(settings: Settings) -> CheckResult:
     """One verdict on the data; `DataProblems` when the checks found any."""
-    from .data import load_split
-    from .data_checks import DataProblems
-    from .features import column_roles
+    from .ml.data import load_split
+    from .ml.data_checks import DataProblems
+    from .ml.features import column_roles
 
     try:
         split = load_split(settings)
@@ -214,8 +214,8 @@ MODE_SCAN_LIMIT = 20_000  # entries per folder: a glance, not an audit of a huge
 
 def private_folders(settings: Settings) -> list[Path]:
     """This machine's folders that hold the team's data, models or secrets."""
-    from . import model_cache  # imported here: the notebook imports doctor before MLflow
-    from .pending import pending_dir
+    from .experiments.pending import pending_dir
+    from .tracking import model_cache  # MLflow: imported by the one check that needs it
 
     paths = ServerPaths.from_settings(settings)
     cache = model_cache.root()

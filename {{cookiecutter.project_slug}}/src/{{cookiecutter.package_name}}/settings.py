@@ -31,6 +31,7 @@ from .choices import (
     within_range,
 )
 from .errors import BadInput
+from .process import ALL_INTERFACES
 from .variables import CONFIG_ENV
 
 try:
@@ -150,6 +151,12 @@ class ServerSettings(_Section):
     backend_store_uri: str = ""
     """Empty: sqlite in `data_dir`. To scale out: `postgresql://user@host:5432/mlflow`, with the
     password in `PGPASSWORD` (never in this file)."""
+
+    @property
+    def url(self) -> str:
+        """Where this PC reaches its server: a server on every interface answers on 127.0.0.1."""
+        host = "127.0.0.1" if self.host in ALL_INTERFACES else self.host
+        return f"http://{host}:{self.port}"
 
     @field_validator("backend_store_uri")
     @classmethod

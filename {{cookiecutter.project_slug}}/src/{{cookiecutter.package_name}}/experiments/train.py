@@ -1,0 +1,50 @@
+"""`mlops train`: fit one candidate (`training`), log it as one run.
+
+The fit happens before any request, so a dead tunnel never costs the training: the run is then
+saved locally (see `pending.py`) and uploaded later with `mlops upload-pending`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..tracking import connection
+from . import pending
+from ..ml.data import load_split
+from ..errors import ServerUnavailable
+from ..tracking.model_files import check_loggable
+from .runs import candidate_tags, log_candidate, new_attempt
+from ..settings import Settings
+from ..tracking.tag_keys import ATTEMPT_TAG
+from ..ml.training import fit_candidate
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    experiment_id: str
+    model_uri: str
+    metrics: dict[str, float]
+    url: str
+
+
+def train(
+    settings: Settings, overrides: dict[str, object], run_name: str | None = None
+) -> TrainResult:
+    """`mlops train`: one run with params, metrics, model and datasets."""
+    split = load_split(settings)
+    candidate = fit_candidate(settings, split, overrides)
+    check_loggable(candidate.pipeline)  # refused here, before any request
+    tags = {**candidate_tags(settings, split), ATTEMPT_TAG: new_attempt()}
+    with connection.connected(settings) as uri:
+        try:
+            with connection.server_errors(uri, "member"):
+                experiment_id = connection.experiment_id(settings.tracking.experiment, create=True)
+                run_id, model_uri = log_candidate(
+                    candidate, split, settings, tags, experiment_id=experiment_id, run_name=run_name
+                )
+        except ServerUnavailable as exc:
+            folder = pending.save(settings, candidate, split, tags, run_name)
+            raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
+        url = connection.run_url(uri, experiment_id, run_id)
+        return TrainResult(run_id, experiment_id, model_uri, candidate.metrics, url)

@@ -1,0 +1,1 @@
+"""Tests of the registry's decisions, against a real server."""
