@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+import baked
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,9 +93,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     workflow = Workflow(args.project.resolve())
-    package = workflow.m["settings"].__name__.rsplit(".", 1)[0]
-    for name in ("retrain", "errors"):
-        workflow.m[name] = __import__(f"{package}.{name}", fromlist=[name])
+    workflow.m.update(baked.modules(args.project.resolve(), "retrain", "errors"))
     rows, started = [], time.monotonic()
     with bench_server(workflow, "bench-growth-") as root:
         for name in args.tasks:

@@ -28,7 +28,7 @@ from mlflow import MlflowClient
 MIGRATE = """
 import json, sys, time
 from pathlib import Path
-from {package}.migrate import migrate
+from {package}.central_pc.migrate import migrate
 from {package}.settings import load_settings
 settings = load_settings(Path(sys.argv[1])).replace("server", data_dir=sys.argv[2],
                                               artifacts_dir=sys.argv[3])

@@ -30,6 +30,7 @@ QUICK = {
     "login_guard": ["--samples", "3"],
     "migrate_history": ["--metric-rows", "100"],
     "pr_minutes": ["--plan"],
+    "predict_throughput": ["--sizes", "500", "1000"],
     "promote_profile": ["--quick"],
     "request_economy": ["--trials", "2", "--delays-ms", "0", "--repeat", "1"],
     "selection": ["--sizes", "200", "--repeat", "1", "--settle-s", "0"],

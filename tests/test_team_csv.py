@@ -1,15 +1,18 @@
 """A team's own mixed-type CSV, for each task, through the `mlops` command of a real bake:
 the bake names the id column in `[data] id` (without it, train refuses it with the fix named),
 then train, tune, register, promote, and the served champion answers raw rows with missing
-values and a category never seen in training. Its pipeline holds a step the team wrote, a class
-in a new file of `ml/` (`team_edits.add_a_feature_step`): trusted because it is the room's."""
+values and a category never seen in training, then `mlops predict` scores a week of new rows.
+Its pipeline holds a step the team wrote, a class in a new file of `ml/`
+(`team_edits.add_a_feature_step`): trusted because it is the room's."""
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -67,6 +70,44 @@ def test_the_id_column_is_named_at_bake_then_the_lifecycle_runs(project):
     assert len(predictions) == 3
     if bake_.answers["task"] == "classification":
         assert set(predictions) <= {"yes", "no"}
+    scored_in_batch(project)
+
+
+def scored_in_batch(project) -> None:
+    """This week's customers (new rows, with gaps) scored by `mlops predict`, from CSV and from
+    Parquet; a file missing a column is refused in one line with nothing written."""
+    bake_ = project[0]
+    week = write_team_csv(bake_.path / "week" / "customers.csv", bake_.answers["task"], 120, 9)
+    header, *rows = read_rows(week)
+    write_rows(week, [header[:-1], *(row[:-1] for row in rows)])  # no outcome: it is to predict
+    to_parquet = "import pandas as p, sys; p.read_csv(sys.argv[1]).to_parquet(sys.argv[2])"
+    parquet = week.with_suffix(".parquet")
+    bake_.run(
+        str(bake_.path / ".venv" / "bin" / "python"), "-c", to_parquet, str(week), str(parquet)
+    )
+    for source in (week, parquet):
+        out = source.with_name(f"scored-{source.suffix[1:]}.csv")
+        result = mlops(project, "predict", str(source), "-o", str(out), "--keep", "customer_id")
+        assert result.returncode == 0, result.stderr
+        scored_header, *scored = read_rows(out)
+        assert scored_header == ["customer_id", "prediction"]
+        assert [row[0] for row in scored] == [row[0] for row in rows] and all(r[1] for r in scored)
+    region = header.index("region")
+    write_rows(week, [[c for i, c in enumerate(row) if i != region] for row in [header, *rows]])
+    refused = mlops(project, "predict", str(week), "-o", str(week.with_name("none.csv")))
+    assert refused.returncode == 2 and "lacks column(s) the model needs: region" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not week.with_name("none.csv").exists()
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
 
 
 def served_predictions(project) -> list:

@@ -97,6 +97,6 @@ def test_ids_are_named_at_bake_as_the_data_checks_name_them(tmp_path):
 def test_the_hooks_id_rule_is_the_packages():
     pattern = re.compile(r'^ID_NAME = re\.compile\(r"(.*)", re\.I\)$', re.M)
     hook = (TEMPLATE / "hooks" / "post_gen_project.py").read_text(encoding="utf-8")
-    checks = next(TEMPLATE.glob("{{cookiecutter.project_slug}}/src/*/data_checks.py"))
+    checks = next(TEMPLATE.glob("{{cookiecutter.project_slug}}/src/*/ml/data_checks.py"))
     assert pattern.findall(hook) == pattern.findall(checks.read_text(encoding="utf-8"))
     assert len(pattern.findall(hook)) == 1

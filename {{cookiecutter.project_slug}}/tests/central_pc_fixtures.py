@@ -24,10 +24,15 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.central_pc.tracking_server import (
+    LocalServer,
+    ServerPaths,
+    options_from_settings,
+    prepare,
+)
+from {{ cookiecutter.package_name }}.central_pc.users import add_user
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.central_pc.tracking_server import LocalServer, ServerPaths, options_from_settings, prepare
-from {{ cookiecutter.package_name }}.central_pc.users import add_user
 
 from .project import PLATFORM_CONFIG, with_changes
 

@@ -10,10 +10,10 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
-from {{ cookiecutter.package_name }}.tracking.model_registry import CHAMPION
-from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking.model_registry import CHAMPION
 
 BATCH = 1000  # MLflow's most metrics per log_batch request
 LONG_TAG = "a long note " * 400  # MLflow's tag values run to 8,000 characters

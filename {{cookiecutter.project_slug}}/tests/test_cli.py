@@ -14,10 +14,10 @@ from mlflow import MlflowClient
 from mlflow.server import get_app_client
 
 from {{ cookiecutter.package_name }} import cli
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 
 from .central_pc_fixtures import MLOPS, project_env
 from .project import with_changes

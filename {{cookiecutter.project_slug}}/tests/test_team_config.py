@@ -14,8 +14,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.ml.search import parse_space
-from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 from {{ cookiecutter.package_name }}.ml.training import fit_candidate
+from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
 from .project import PROJECT_ROOT
 

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -63,3 +63,26 @@ def _spin(what: str, out: TextIO, done: threading.Event) -> None:
         frame += 1
         if done.wait(0.25):
             return
+
+
+@contextmanager
+def counter(what: str, stream: TextIO | None = None) -> Iterator[Callable[[str], None]]:
+    """A status that changes as the work goes (`predict: 150,000 rows, 52,000 rows/s`): yields
+    the function that shows the newest one. Redrawn in place on a terminal, a plain line each
+    under `MLOPS_PROGRESS=lines`, nothing elsewhere."""
+    out = stream or sys.stderr
+    shown = mode(out)
+
+    def show(text: str) -> None:
+        if shown == "lines":
+            print(f"mlops: {what}: {text}", file=out, flush=True)
+        elif shown == "status":
+            out.write(f"{ERASE}{what}: {text}")
+            out.flush()
+
+    try:
+        yield show
+    finally:
+        if shown == "status":
+            out.write(ERASE)
+            out.flush()

@@ -35,7 +35,6 @@ from ..central_pc_fixtures import (
 )
 
 
-
 @pytest.fixture
 def team(settings, tracking_server, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)

@@ -6,13 +6,12 @@ import pytest
 import requests
 
 from {{ cookiecutter.package_name }} import doctor
-from {{ cookiecutter.package_name }}.tracking import probes
+from {{ cookiecutter.package_name }}.central_pc.users import add_user
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.central_pc.users import add_user
+from {{ cookiecutter.package_name }}.tracking import probes
 
 from ..central_pc_fixtures import PASSWORD, config_for, new_user, on_server, unique
-
 
 
 @pytest.fixture

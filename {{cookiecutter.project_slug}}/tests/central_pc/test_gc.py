@@ -12,12 +12,12 @@ import pytest
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.central_pc.tracking_server import ServerPaths
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.tracking.model_files import fetch_verified
 from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER
-from {{ cookiecutter.package_name }}.central_pc.tracking_server import ServerPaths
-from {{ cookiecutter.package_name }}.experiments.train import train
 
 from ..central_pc_fixtures import (
     MLOPS,
@@ -28,7 +28,6 @@ from ..central_pc_fixtures import (
     project_env,
     server_of_its_own,
 )
-
 
 
 def model_folder(paths: ServerPaths, experiment_id: str, model_id: str):

@@ -10,11 +10,16 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.demo import plan_for
-from {{ cookiecutter.package_name }}.tracking.guard_aliases import EXPECTED_HEADER, moved_aliases, moved_before, parse_expected
-from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER, CHAMPION, PREVIOUS
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.tracking.guard_aliases import (
+    EXPECTED_HEADER,
+    moved_aliases,
+    moved_before,
+    parse_expected,
+)
+from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER, CHAMPION, PREVIOUS
 
 from ..central_pc_fixtures import MLOPS, config_for, new_user, on_server, project_env
 from ..registry_state import version_of

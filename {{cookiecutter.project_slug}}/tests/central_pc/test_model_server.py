@@ -13,11 +13,11 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
-from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.central_pc.model_server import champion_uri, predict, smoke_rows
-from {{ cookiecutter.package_name }}.process import free_port, port_in_use
+from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.process import free_port, port_in_use
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 
 from ..central_pc_fixtures import (
     Foreground,
@@ -29,7 +29,6 @@ from ..central_pc_fixtures import (
     unique,
 )
 from ..project import with_changes
-
 
 
 @pytest.fixture(scope="module")

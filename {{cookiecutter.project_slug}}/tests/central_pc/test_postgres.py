@@ -19,13 +19,18 @@ import pytest
 import sqlalchemy
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.central_pc.tracking_server import (
+    LocalServer,
+    ServerPaths,
+    options_from_settings,
+    prepare,
+)
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.central_pc.tracking_server import LocalServer, ServerPaths, options_from_settings, prepare
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.settings import load_settings
 
 from ..central_pc_fixtures import (
     MLOPS,

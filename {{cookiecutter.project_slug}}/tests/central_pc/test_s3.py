@@ -15,18 +15,17 @@ import boto3
 import pytest
 import requests
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.settings import load_settings
 from {{ cookiecutter.package_name }}.tracking.model_files import fetch_verified
 from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER
-from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.experiments.train import train
 
 from ..central_pc_fixtures import server_of_its_own, unique
 from ..orphans import dies_with_the_runner
 from ..project import PLATFORM_CONFIG
-
 
 KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # moto's own
 

@@ -13,9 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
-from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.central_pc.tunnel import (
     TunnelPlan,
     choose_tunnel,
@@ -26,6 +23,9 @@ from {{ cookiecutter.package_name }}.central_pc.tunnel import (
     quick_tunnel_url,
     verify,
 )
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
+from {{ cookiecutter.package_name }}.process import free_port
 
 from ..central_pc_fixtures import one_line_error, write_config
 from ..project import with_changes

@@ -15,11 +15,11 @@ from alembic import command
 from mlflow import MlflowClient
 from mlflow.store.db.utils import _get_alembic_config, _verify_schema, create_sqlalchemy_engine
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
-from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.central_pc.tracking_server import known_revisions, schema_problem
-from {{ cookiecutter.package_name }}.experiments.train import train
 from {{ cookiecutter.package_name }}.central_pc.upgrade import counts
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 
 from ..central_pc_fixtures import (
     MLOPS,
@@ -28,7 +28,6 @@ from ..central_pc_fixtures import (
     project_env,
     write_config,
 )
-
 
 
 def one_schema_back(db) -> None:

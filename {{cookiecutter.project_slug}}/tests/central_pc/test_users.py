@@ -9,9 +9,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.server import get_app_client
 
+from {{ cookiecutter.package_name }}.central_pc.users import ROLES, add_user, admin
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.central_pc.users import ROLES, add_user, admin
 
 from ..central_pc_fixtures import (
     PASSWORD,
@@ -24,7 +24,6 @@ from ..central_pc_fixtures import (
     status,
     unique,
 )
-
 
 DENIED = r"403|PERMISSION_DENIED"
 

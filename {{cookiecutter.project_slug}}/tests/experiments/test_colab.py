@@ -8,6 +8,7 @@ import mlflow
 import pytest
 from mlflow.server import get_app_client
 
+from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.experiments import colab
 from {{ cookiecutter.package_name }}.experiments.colab import (
     SECRETS,
@@ -16,7 +17,6 @@ from {{ cookiecutter.package_name }}.experiments.colab import (
     require_connection,
     use_secrets,
 )
-from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.process import free_port
 
 from ..project import PROJECT_ROOT

@@ -7,12 +7,12 @@ import mlflow
 import pytest
 from mlflow.types import DataType
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.central_pc.model_server import ModelServer, champion, predict, verified_copy
-from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.registry.promotion import promote
 from {{ cookiecutter.package_name }}.experiments.train import train
 from {{ cookiecutter.package_name }}.experiments.tune import tune
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.registry.promotion import promote
 
 from ..mixed_data import ID_COLUMN, mixed_settings, raw_rows
 

@@ -9,8 +9,8 @@ from mlflow import MlflowClient
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from {{ cookiecutter.package_name }}.ml.data import read_table
 from {{ cookiecutter.package_name }}.experiments.leaks import scan_notebook
+from {{ cookiecutter.package_name }}.ml.data import read_table
 from {{ cookiecutter.package_name }}.tracking.tag_keys import HAS_MODEL_TAG
 
 from ..project import PROJECT_ROOT

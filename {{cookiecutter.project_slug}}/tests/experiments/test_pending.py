@@ -9,16 +9,21 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from {{ cookiecutter.package_name }}.experiments import tune as tune_module
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.ml.data import load_split
-from {{ cookiecutter.package_name }}.tracking.datasets import holdout_digest
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
+from {{ cookiecutter.package_name }}.experiments import tune as tune_module
 from {{ cookiecutter.package_name }}.experiments.pending import folders, load, upload_all
-from {{ cookiecutter.package_name }}.process import free_port
-from {{ cookiecutter.package_name }}.tracking.tag_keys import ATTEMPT_TAG, CANDIDATE_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
 from {{ cookiecutter.package_name }}.experiments.train import train
 from {{ cookiecutter.package_name }}.experiments.tune import tune
+from {{ cookiecutter.package_name }}.ml.data import load_split
+from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.tracking.datasets import holdout_digest
+from {{ cookiecutter.package_name }}.tracking.tag_keys import (
+    ATTEMPT_TAG,
+    CANDIDATE_TAG,
+    HAS_MODEL_TAG,
+    HOLDOUT_DIGEST_TAG,
+)
 
 from ..central_pc_fixtures import MLOPS, config_for, project_env
 from ..http_proxy import Proxy

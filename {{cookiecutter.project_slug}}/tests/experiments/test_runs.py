@@ -5,9 +5,9 @@ import threading
 import mlflow
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.tracking.connection import connected, experiment_id
-from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.experiments.runs import log_datasets
+from {{ cookiecutter.package_name }}.ml.data import load_split
+from {{ cookiecutter.package_name }}.tracking.connection import connected, experiment_id
 
 RUNS_AT_ONCE = 12
 ROUNDS = 6  # without the second try, three test runs out of four saw the race lost

@@ -3,8 +3,8 @@
 import mlflow
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.tracking.tag_keys import CANDIDATE_TAG, HOLDOUT_DIGEST_TAG
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.tracking.tag_keys import CANDIDATE_TAG, HOLDOUT_DIGEST_TAG
 
 
 def test_one_run_holds_params_metrics_model_dataset_and_tags(settings, as_admin):

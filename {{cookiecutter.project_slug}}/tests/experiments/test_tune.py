@@ -7,13 +7,13 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.experiments.tune import tune
 from {{ cookiecutter.package_name }}.metric_names import spread_metric, validation_metric
 from {{ cookiecutter.package_name }}.tracking.tag_keys import (
     CANDIDATE_TAG,
     HAS_MODEL_TAG,
     HOLDOUT_DIGEST_TAG,
 )
-from {{ cookiecutter.package_name }}.experiments.tune import tune
 
 from ..project import PLATFORM_CONFIG, with_changes
 

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.ml.data import load_split
 
 from ..project import with_changes
 

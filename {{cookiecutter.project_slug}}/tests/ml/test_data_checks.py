@@ -13,9 +13,9 @@ import pytest
 
 from {{ cookiecutter.package_name }} import doctor
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.ml.data_checks import min_class_rows
-from {{ cookiecutter.package_name }}.errors import BadInput
 
 from ..central_pc_fixtures import write_config
 from ..mixed_data import ID_COLUMN, TARGET, mixed_frame

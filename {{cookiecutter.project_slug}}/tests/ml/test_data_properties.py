@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.ml.training import fit_candidate
 
 TARGET = "y"

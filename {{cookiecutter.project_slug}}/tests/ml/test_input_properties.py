@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.ml.model import parse_overrides
+from {{ cookiecutter.package_name }}.ml.training import fit_candidate
 from {{ cookiecutter.package_name }}.process import free_port
 from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.ml.training import fit_candidate
 
 from ..central_pc_fixtures import write_config
 from ..project import PLATFORM_CONFIG

@@ -1,8 +1,8 @@
 from scipy.stats import loguniform, randint
 from sklearn.model_selection import ParameterSampler
 
-from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.metric_names import validation_metric
+from {{ cookiecutter.package_name }}.ml.data import load_split
 from {{ cookiecutter.package_name }}.ml.search import (
     Choices,
     Range,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from {{ cookiecutter.package_name }}.registry.approvers import check_approvers
 from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.registry.approvers import check_approvers
 
 
 @pytest.mark.parametrize(

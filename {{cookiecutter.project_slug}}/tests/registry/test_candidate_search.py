@@ -8,8 +8,11 @@ import mlflow
 import pytest
 from mlflow.entities import Metric
 
+from {{ cookiecutter.package_name }}.errors import BadInput
+from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
+from {{ cookiecutter.package_name }}.ml.metrics import METRICS
 from {{ cookiecutter.package_name }}.registry import candidate_search
-from {{ cookiecutter.package_name }}.tracking import connection
 from {{ cookiecutter.package_name }}.registry.candidate_search import (
     CandidateFilter,
     bar_for,
@@ -18,10 +21,7 @@ from {{ cookiecutter.package_name }}.registry.candidate_search import (
     order_by,
     ranking_metric,
 )
-from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.metric_names import validation_metric
-from {{ cookiecutter.package_name }}.ml.metrics import METRICS
-from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.tracking import connection
 
 from ..project import with_changes
 

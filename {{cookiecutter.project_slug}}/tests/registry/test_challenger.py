@@ -6,13 +6,13 @@ import subprocess
 import pytest
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import BadInput
-from {{ cookiecutter.package_name }}.metric_names import validation_metric
-from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER
-from {{ cookiecutter.package_name }}.registry.rollback import rollback
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.registry.rollback import rollback
+from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER
 
 from ..central_pc_fixtures import MLOPS, config_for, one_line_error, project_env
 from ..project import with_changes

@@ -3,12 +3,12 @@
 import pytest
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
-from {{ cookiecutter.package_name }}.tracking.model_registry import CHAMPION, PREVIOUS
+from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.registry.rollback import rollback
 from {{ cookiecutter.package_name }}.registry.status import status
-from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.tracking.model_registry import CHAMPION, PREVIOUS
 
 from ..http_proxy import Proxy, alias_moves
 from ..project import with_changes

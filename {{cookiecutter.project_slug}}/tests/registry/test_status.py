@@ -1,10 +1,10 @@
 """status: every alias with its version, validation score and source run."""
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
-from {{ cookiecutter.package_name }}.metric_names import validation_metric
-from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER, CHAMPION, PREVIOUS
-from {{ cookiecutter.package_name }}.registry.status import status
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.metric_names import validation_metric
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.registry.status import status
+from {{ cookiecutter.package_name }}.tracking.model_registry import CHALLENGER, CHAMPION, PREVIOUS
 
 
 def test_status_lists_every_alias(settings, as_admin):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.tracking.access_headers import AccessServiceToken
-from {{ cookiecutter.package_name }}.tracking.access_token import ID_ENV, SECRET_ENV
+from {{ cookiecutter.package_name }}.central_pc.tunnel import verify
 from {{ cookiecutter.package_name }}.cli import main
 from {{ cookiecutter.package_name }}.errors import ServerUnavailable
 from {{ cookiecutter.package_name }}.experiments.train import train
-from {{ cookiecutter.package_name }}.central_pc.tunnel import verify
+from {{ cookiecutter.package_name }}.tracking.access_headers import AccessServiceToken
+from {{ cookiecutter.package_name }}.tracking.access_token import ID_ENV, SECRET_ENV
 
 from ..http_proxy import Proxy
 from ..project import with_changes

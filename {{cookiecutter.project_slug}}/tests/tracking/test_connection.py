@@ -7,11 +7,11 @@ import tempfile
 import pytest
 from mlflow.exceptions import MlflowException, RestException
 
-from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.tracking.connection import translate
 from {{ cookiecutter.package_name }}.errors import BadInput, ServerUnavailable
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
+from {{ cookiecutter.package_name }}.tracking.connection import translate
 
 from ..central_pc_fixtures import config_for, full_disk
 

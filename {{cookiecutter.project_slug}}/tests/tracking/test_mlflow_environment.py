@@ -7,10 +7,10 @@ import mlflow
 import pytest
 import sklearn  # noqa: F401  (it sets KMP_* variables when first imported: not the project's)
 
-from {{ cookiecutter.package_name }}.tracking import connection
 from {{ cookiecutter.package_name }}.cli import main
-from {{ cookiecutter.package_name }}.tracking.mlflow_environment import HTTP_DEFAULTS, environment
 from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.tracking import connection
+from {{ cookiecutter.package_name }}.tracking.mlflow_environment import HTTP_DEFAULTS, environment
 
 from ..project import PLATFORM_CONFIG, with_changes
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import requests
 
 from ..errors import BadInput, is_disk_full
-from .lock import DataDirLock
 from ..settings import Settings
+from .lock import DataDirLock
 from .tracking_server import AUTH_DB, BACKEND_DB, ServerPaths, admin_url, refuse_if_databases_open
 
 DATABASES = (BACKEND_DB, AUTH_DB)

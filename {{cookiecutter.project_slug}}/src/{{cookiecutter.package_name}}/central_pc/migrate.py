@@ -22,8 +22,8 @@ from sqlalchemy import MetaData, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 from ..errors import BadInput, ServerUnavailable
-from .lock import DataDirLock
 from ..settings import Settings
+from .lock import DataDirLock
 from .tracking_server import ServerPaths, refuse_if_databases_open, schema_problem
 
 BATCH_ROWS = 5_000

@@ -22,16 +22,16 @@ import pandas as pd
 import requests
 from mlflow.entities.model_registry import ModelVersion
 
-from ..tracking import connection
-from . import server_launcher
-from ..ml.data import load_split
 from ..errors import ServerUnavailable
-from ..tracking.model_files import fetch_verified
-from ..tracking.model_registry import CHAMPION
+from ..ml.data import load_split
 from ..process import ChildProcess, RunsAChild, hold_in_foreground, refuse_busy_port
 from ..registry.session import open_registry
 from ..settings import Settings
+from ..tracking import connection
+from ..tracking.model_files import fetch_verified
+from ..tracking.model_registry import CHAMPION
 from ..variables import SERVER_PARENT_PID_ENV
+from . import server_launcher
 
 SMOKE_ROWS = 3
 STARTUP_TIMEOUT_S = 120

@@ -46,7 +46,9 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocketClose
 
+from ..settings import ServerSettings
 from ..tracking import guard_aliases
+from ..variables import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
 from . import guard_ownership
 from .guard_logins import (
     LOCAL,
@@ -67,8 +69,6 @@ from .guard_requests import (
     version_request,
 )
 from .server_launcher import APP_NAME
-from ..settings import ServerSettings
-from ..variables import AUTH_CACHE_TTL_ENV, LOGIN_ATTEMPTS_ENV
 
 __all__ = ["LOCAL", "Backoff", "PasswordCheck", "VerifiedLogins", "client_address"]
 

@@ -5,8 +5,8 @@ Both run their web server as a child, and nothing stops that child when the `mlo
 dies without cleaning up (`kill -9`, an OOM kill, a closed terminal): the orphan keeps the
 databases open, keeps its port and keeps answering. Started as
 
-    python -m {{ cookiecutter.package_name }}.central_pc.server_launcher server <mlflow server arguments>
-    python -m {{ cookiecutter.package_name }}.central_pc.server_launcher models serve <mlflow models serve arguments>
+    python -m <this module> server <mlflow server arguments>
+    python -m <this module> models serve <mlflow models serve arguments>
 
 in a process group of its own, this process asks Linux to send it SIGTERM when its parent dies
 (`PR_SET_PDEATHSIG`), and on SIGTERM, SIGINT or SIGHUP stops its whole group (the web server

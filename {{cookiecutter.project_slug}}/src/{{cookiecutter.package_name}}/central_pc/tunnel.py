@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import requests
 
-from ..tracking.access_token import headers_for
 from ..errors import BadInput, ServerUnavailable, first_line
 from ..process import hold_in_foreground, terminate_tree
 from ..settings import Settings
+from ..tracking.access_token import headers_for
 from .tracking_server import admin_url, host_of
 
 PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"

@@ -16,11 +16,11 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from .backup import backup, copy_database, replace_database
 from ..errors import BadInput
-from .lock import DataDirLock
 from ..process import dies_with_parent
 from ..settings import Settings
+from .backup import backup, copy_database, replace_database
+from .lock import DataDirLock
 from .tracking_server import ServerPaths, known_revisions, refuse_if_databases_open, schema_problem
 
 UPGRADING = ".upgrading"

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ..tracking import connection
 from ..errors import BadInput, ServerUnavailable
+from ..settings import Settings
+from ..tracking import connection
 from ..tracking.mlflow_environment import HTTP_DEFAULTS, environment, unless_set
 from ..tracking.model_registry import ensure_experiment, ensure_registered_model
-from ..settings import Settings
 from .tracking_server import (
     ADMIN_USERNAME,
     ServerPaths,

@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 import requests
 
+from ..errors import BadInput, ServerUnavailable
+from ..settings import Settings, load_settings
 from ..tracking import probes
 from ..tracking.access_token import ID_ENV, SECRET_ENV
-from ..errors import BadInput, ServerUnavailable
 from ..tracking.mlflow_environment import QUIET, quiet_libraries, unless_set
 from ..tracking.probes import CheckResult, Probe
-from ..settings import Settings, load_settings
 
 SECRETS = ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 OPTIONAL_SECRETS = (ID_ENV, SECRET_ENV)

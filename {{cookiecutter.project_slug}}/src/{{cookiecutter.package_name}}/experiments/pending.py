@@ -27,17 +27,23 @@ from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
-from ..tracking import connection
-from ..ml.data import Split
-from ..tracking.datasets import holdout_digest
 from ..errors import BadInput
-from ..tracking.model_files import load_skops
+from ..ml.data import Split
 from ..process import alive
+from ..settings import Settings
+from ..tracking import connection
+from ..tracking.datasets import holdout_digest
+from ..tracking.model_files import load_skops
+from ..tracking.tag_keys import (
+    ATTEMPT_TAG,
+    HAS_MODEL_TAG,
+    HOLDOUT_DIGEST_TAG,
+    KIND_TAG,
+    UPLOADED_FROM_TAG,
+)
+from ..variables import PENDING_DIR_ENV
 from .runs import FittedCandidate, log_candidate
 from .search_runs import SearchRecord, log_search
-from ..settings import Settings
-from ..tracking.tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG, KIND_TAG, UPLOADED_FROM_TAG
-from ..variables import PENDING_DIR_ENV
 
 DEFAULT_DIR = ".mlops/pending"
 RECORD, MODEL, TRAIN, HOLDOUT = "run.json", "model.skops", "train.parquet", "holdout.parquet"

@@ -13,11 +13,11 @@ import ast
 
 from mlflow import MlflowClient
 
-from ..tracking import connection
 from ..errors import BadInput
 from ..ml.model import estimator_class
-from ..tracking.model_registry import require_alias
 from ..settings import Settings
+from ..tracking import connection
+from ..tracking.model_registry import require_alias
 from ..tracking.tag_keys import ESTIMATOR_TAG
 
 

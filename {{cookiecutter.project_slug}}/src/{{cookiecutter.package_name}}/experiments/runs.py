@@ -24,11 +24,12 @@ from mlflow.models import infer_signature
 from mlflow.utils.time import get_current_time_millis
 
 from ..ml.data import Split
+from ..ml.training import FittedCandidate
+from ..settings import Settings
 from ..tracking.datasets import as_dataset, holdout_digest
 from ..tracking.mlflow_environment import environment
 from ..tracking.model_files import check_loggable
 from ..tracking.provenance import run_tags
-from ..settings import Settings
 from ..tracking.tag_keys import (
     CANDIDATE_TAG,
     ESTIMATOR_TAG,
@@ -40,7 +41,6 @@ from ..tracking.tag_keys import (
     TRAIN_ROWS_TAG,
     TRAIN_SAMPLE_TAG,
 )
-from ..ml.training import FittedCandidate
 
 MODEL_NAME = "model"
 INPUT_EXAMPLE_ROWS = 5

@@ -15,9 +15,9 @@ from mlflow.entities import Metric, Param, RunTag
 from tqdm import tqdm
 
 from ..ml.data import Split
-from .runs import FittedCandidate, log_candidate, logged_run
 from ..settings import Settings
 from ..tracking.tag_keys import BEST_RUN_TAG
+from .runs import FittedCandidate, log_candidate, logged_run
 
 
 @dataclass(frozen=True)

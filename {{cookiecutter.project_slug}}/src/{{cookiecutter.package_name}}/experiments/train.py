@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..tracking import connection
-from . import pending
-from ..ml.data import load_split
 from ..errors import ServerUnavailable
-from ..tracking.model_files import check_loggable
-from .runs import candidate_tags, log_candidate, new_attempt
-from ..settings import Settings
-from ..tracking.tag_keys import ATTEMPT_TAG
+from ..ml.data import load_split
 from ..ml.training import fit_candidate
+from ..settings import Settings
+from ..tracking import connection
+from ..tracking.model_files import check_loggable
+from ..tracking.tag_keys import ATTEMPT_TAG
+from . import pending
+from .runs import candidate_tags, log_candidate, new_attempt
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..tracking import connection
-from . import pending
-from ..ml.data import Split, load_split
 from ..errors import BadInput, ServerUnavailable
 from ..metric_names import validation_metric
+from ..ml.data import Split, load_split
+from ..ml.search import (
+    Search,
+    Trial,
+    fit_trials,
+    parse_space,
+    pick_best,
+    sample_trials,
+    trial_score,
+)
+from ..settings import Settings
+from ..tracking import connection
 from ..tracking.model_files import check_loggable
 from ..tracking.provenance import run_tags
-from .runs import candidate_tags, new_attempt, param_strings
-from ..ml.search import Search, Trial, fit_trials, parse_space, pick_best, sample_trials, trial_score
-from .search_runs import SearchRecord, TrialRecord, log_search
-from ..settings import Settings
 from ..tracking.tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, TRIAL_TAG
+from . import pending
+from .runs import candidate_tags, new_attempt, param_strings
+from .search_runs import SearchRecord, TrialRecord, log_search
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
-from .data import Split
 from ..metric_names import spread_metric, validation_metric
-from .metrics import evaluate
 from ..settings import Settings
+from .data import Split
+from .metrics import evaluate
 
 
 def folds(settings: Settings) -> KFold | StratifiedKFold:

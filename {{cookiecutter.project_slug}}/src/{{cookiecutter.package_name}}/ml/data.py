@@ -21,9 +21,9 @@ import pandas as pd
 from sklearn import datasets as sk_datasets
 
 from ..choices import DATASETS
-from .data_checks import check_frame
 from ..errors import BadInput, first_line
 from ..settings import Settings
+from .data_checks import check_frame
 
 BUNDLED = {  # name: (task, loader); the names come from the project's choices
     name: (task, getattr(sk_datasets, f"load_{name}"))

@@ -13,8 +13,8 @@ import re
 import pandas as pd
 
 from ..errors import BadInput
-from .features import is_categorical
 from ..settings import DataSettings, Settings
+from .features import is_categorical
 
 MIN_ROWS = 20
 """Below this there is no holdout and no cross-validation worth the name."""

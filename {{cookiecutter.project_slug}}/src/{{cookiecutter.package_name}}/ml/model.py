@@ -10,8 +10,8 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from ..errors import BadInput
-from .features import Columns, column_roles, preprocessor
 from ..settings import Settings
+from .features import Columns, column_roles, preprocessor
 
 try:
     import tomllib

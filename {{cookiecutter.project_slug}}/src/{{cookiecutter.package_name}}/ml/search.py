@@ -16,12 +16,12 @@ from scipy import stats
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 from tqdm import tqdm  # text bars: tqdm.auto warns in a Jupyter without ipywidgets
 
-from .data import Split
 from ..errors import BadInput
 from ..metric_names import validation_metric
+from ..settings import Settings
+from .data import Split
 from .metrics import is_better
 from .model import check_params, estimator_class
-from ..settings import Settings
 from .training import FittedCandidate, fit_candidate
 
 RANGE_KEYS = {"low", "high", "log"}

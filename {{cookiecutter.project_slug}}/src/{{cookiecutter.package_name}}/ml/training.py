@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
+from ..errors import BadInput, first_line
+from ..settings import Settings
 from .cross_validation import cross_validated
 from .data import Split
-from ..errors import BadInput, first_line
 from .metrics import evaluate
 from .model import model_params, pipeline_for
-from ..settings import Settings
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,13 @@ from mlflow.entities import Run
 from ..errors import BadInput
 from ..metric_names import validation_metric
 from ..settings import Settings
-from ..tracking.tag_keys import CANDIDATE_TAG, DIRTY_TAG, GIT_COMMIT_TAG, HAS_MODEL_TAG, HOLDOUT_DIGEST_TAG
+from ..tracking.tag_keys import (
+    CANDIDATE_TAG,
+    DIRTY_TAG,
+    GIT_COMMIT_TAG,
+    HAS_MODEL_TAG,
+    HOLDOUT_DIGEST_TAG,
+)
 
 
 @dataclass(frozen=True)

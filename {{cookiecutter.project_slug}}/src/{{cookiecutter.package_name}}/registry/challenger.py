@@ -18,18 +18,13 @@ from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from .approvers import now_utc
-from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
-from ..ml.data import load_split
-from ..tracking.datasets import holdout_digest
 from ..errors import BadInput
-from .gates import min_value_check
+from ..ml.data import load_split
+from ..settings import Settings
+from ..tracking.datasets import holdout_digest
 from ..tracking.model_files import fetch
 from ..tracking.model_registry import CHALLENGER, ensure_registered_model, expecting, is_not_found
 from ..tracking.provenance import who, workflow_run_url
-from .session import open_registry
-from .report import Table, write_step_summary
-from ..settings import Settings
 from ..tracking.tag_keys import (
     DATA_TAGS,
     DIRTY_TAG,
@@ -45,6 +40,11 @@ from ..tracking.tag_keys import (
     WORKFLOW_RUN_TAG,
     metric_tag,
 )
+from .approvers import now_utc
+from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
+from .gates import min_value_check
+from .report import Table, write_step_summary
+from .session import open_registry
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from mlflow.models import MetricThreshold
 from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 
-from .paired_bootstrap import Improvement
 from ..settings import Settings
+from .paired_bootstrap import Improvement
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,14 @@ from pathlib import Path
 
 from mlflow.entities.model_registry import ModelVersion
 
-from .approvers import check_approvers, now_utc
-from ..ml.data import Split, load_split
-from ..tracking.datasets import holdout_digest
 from ..errors import BadInput
-from .gates import GateCheck, all_hold, check_gates, failed_names
+from ..ml.data import Split, load_split
 from ..ml.metrics import METRICS, Predictions, predict, score
+from ..settings import Settings
+from ..tracking.datasets import holdout_digest
 from ..tracking.model_files import fetch_verified
 from ..tracking.model_registry import CHALLENGER, CHAMPION, PREVIOUS, Expected, expecting
-from .paired_bootstrap import Improvement, paired_bootstrap
 from ..tracking.provenance import who, workflow_run_url
-from .session import RegistrySession, open_registry
-from .report import Table, write_step_summary
-from ..settings import Settings
 from ..tracking.tag_keys import (
     HOLDOUT_DIGEST_TAG,
     HOLDOUT_ROWS_TAG,
@@ -38,6 +33,11 @@ from ..tracking.tag_keys import (
     TRAIN_SAMPLE_TAG,
     promotion_metric_tag,
 )
+from .approvers import check_approvers, now_utc
+from .gates import GateCheck, all_hold, check_gates, failed_names
+from .paired_bootstrap import Improvement, paired_bootstrap
+from .report import Table, write_step_summary
+from .session import RegistrySession, open_registry
 
 
 @dataclass

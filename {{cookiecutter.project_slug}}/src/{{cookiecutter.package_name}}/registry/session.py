@@ -15,9 +15,15 @@ from contextlib import contextmanager
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from ..tracking import connection
-from ..tracking.model_registry import Expected, aliased_version, check_unmoved, move_alias, require_alias
 from ..settings import Settings
+from ..tracking import connection
+from ..tracking.model_registry import (
+    Expected,
+    aliased_version,
+    check_unmoved,
+    move_alias,
+    require_alias,
+)
 
 
 class RegistrySession:

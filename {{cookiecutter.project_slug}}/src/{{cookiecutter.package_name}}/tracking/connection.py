@@ -22,9 +22,9 @@ from mlflow.exceptions import MlflowException, RestException
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # restores the global
 
 from ..errors import BadInput, ServerUnavailable, is_disk_full
+from ..settings import Settings
 from .mlflow_environment import FIRST_CONTACT, HTTP_DEFAULTS, environment, unless_set
 from .model_registry import create_experiment
-from ..settings import Settings
 
 
 @contextmanager

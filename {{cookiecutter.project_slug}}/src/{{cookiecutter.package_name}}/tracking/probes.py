@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import requests
 
-from .access_token import headers_for
 from ..errors import BadInput, ServerUnavailable
+from .access_token import headers_for
 
 TIMEOUT_S = 10
 OK, FAIL, SKIP = "ok", "FAIL", "skip"

@@ -13,7 +13,7 @@ USER_TAG = "mlflow.user"
 
 # --- run tags: the project's ------------------------------------------------------------------
 KIND_TAG = "mlops.kind"
-"""train, trial (a tune child), tune (a tune parent)."""
+"""train, trial (a tune child), tune (a tune parent), predict (a batch `mlops predict` scored)."""
 WHERE_TAG = "mlops.where"
 UV_LOCK_TAG = "mlops.uv_lock_sha256"
 CANDIDATE_TAG = "mlops.candidate"
@@ -38,6 +38,11 @@ ATTEMPT_TAG = "mlops.attempt"
 TRIAL_TAG = "mlops.trial"
 BEST_RUN_TAG = "mlops.best_run_id"
 UPLOADED_FROM_TAG = "mlops.uploaded_from"
+PREDICT_MODEL_TAG = "mlops.predict.model"
+"""On a predict run: `<name> v<version>` (and the alias it was reached by) that scored the batch."""
+PREDICT_DIGEST_TAG = "mlops.predict.model_files_sha256"
+PREDICT_INPUT_TAG = "mlops.predict.input"
+PREDICT_INPUT_DIGEST_TAG = "mlops.predict.input_sha256"
 
 # --- model version tags -----------------------------------------------------------------------
 SOURCE_RUN_TAG = "mlops.source_run"

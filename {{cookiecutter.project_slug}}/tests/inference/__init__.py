@@ -1,0 +1,1 @@
+"""Tests of the champion at work: `mlops predict` against a real server."""
