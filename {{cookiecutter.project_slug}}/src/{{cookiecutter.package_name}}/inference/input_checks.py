@@ -10,11 +10,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from mlflow.types.schema import ColSpec, DataType, Schema
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from ..errors import BadInput
 
 NUMBERS = {DataType.double, DataType.float, DataType.long, DataType.integer}
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def text_columns(schema: Schema) -> frozenset[str]:
+    """The columns the model reads as text: a CSV reader keeps them exactly as written."""
+    return frozenset(
+        spec.name for spec in schema.inputs
+        if isinstance(spec, ColSpec) and spec.type == DataType.string and spec.name
+    )  # fmt: skip
 
 
 def check_columns(frame: pd.DataFrame, schema: Schema) -> None:
@@ -39,7 +48,9 @@ def conform(frame: pd.DataFrame, schema: Schema, first_row: int) -> pd.DataFrame
 def _converted(column: pd.Series, spec: ColSpec, first_row: int) -> pd.Series:
     kind = spec.type
     if kind in NUMBERS:
-        values = pd.to_numeric(column, errors="coerce")
+        values = column if is_numeric_dtype(column) and not is_bool_dtype(column) else (
+            pd.to_numeric(column, errors="coerce")
+        )  # fmt: skip
         bad = column.notna() & values.isna()
         if kind in {DataType.long, DataType.integer}:
             bad |= values.notna() & (values != np.floor(values))

@@ -43,7 +43,7 @@ from ..tracking.tag_keys import (
     PREDICT_INPUT_TAG,
     PREDICT_MODEL_TAG,
 )
-from .input_checks import check_columns, conform
+from .input_checks import check_columns, conform, text_columns
 from .tables import AtomicTable, read_chunks, table_format
 
 CHUNK_ROWS = 50_000
@@ -178,7 +178,8 @@ class Summary:
 def score_all(model, schema: Schema, request: PredictRequest, table: AtomicTable,
               summary: Summary, show: Callable[[str], None]) -> Summary:  # fmt: skip
     started, first_row = time.monotonic(), 1
-    for chunk in read_chunks(request.source, request.chunk_rows):
+    text = frozenset(request.keep) | text_columns(schema)
+    for chunk in read_chunks(request.source, request.chunk_rows, text):
         if chunk.empty:
             continue  # a file of headers only: refused below, never handed to the model
         if first_row == 1:

@@ -32,13 +32,17 @@ def table_format(path: Path, what: str) -> str:
     return found
 
 
-def read_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    """The table `rows` at a time. CSV cells arrive as text (missing ones as NaN), so each
-    column is converted once, by the model's signature, and a bad cell can be named."""
+def read_chunks(
+    path: Path, rows: int, text: frozenset[str] = frozenset()
+) -> Iterator[pd.DataFrame]:
+    """The table `rows` at a time. CSV numbers are parsed by pandas' C parser; the columns in
+    `text` (kept ids, the model's text columns) stay text as written (`007` stays `007`). A
+    cell that is not its column's type leaves that column as text: the signature check names
+    it."""
     kind = table_format(path, "input")
     try:
         if kind == "csv":
-            yield from pd.read_csv(path, dtype=str, chunksize=rows, keep_default_na=True)
+            yield from pd.read_csv(path, chunksize=rows, dtype=dict.fromkeys(text, str))
         else:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
                 yield batch.to_pandas()
