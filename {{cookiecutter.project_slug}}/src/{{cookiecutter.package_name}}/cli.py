@@ -140,10 +140,13 @@ def train(ctx: Context, overrides: tuple[str, ...], run_name: str | None, like: 
 def status(ctx: Context) -> None:
     """Show the registered model's aliases, versions, metrics and source runs."""
     with progress.step("status: loading MLflow, checking each version's files"):
+        from .inference import serve_state
         from .registry.status import status as registry_status
 
         report = registry_status(ctx.settings)
     click.echo(report.text)
+    for state in serve_state.running(ctx.settings.resolve(serve_state.STATE_DIR)):
+        click.echo(state.line())
     if report.refusal:
         raise BadInput(report.refusal)
 
@@ -540,17 +543,25 @@ def predict(ctx: Context, source: Path, output: Path, alias: str, version_number
 
 
 @cli.command()
-@click.option("--port", type=click.IntRange(1, 65535), default=5001, show_default=True)
+@click.option("--host", help="Interface to listen on (default: [serve] host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: [serve] port, 5001).")
+@click.option("--poll-seconds", type=click.FloatRange(min=0, min_open=True),
+              help="How often to read the alias (default: [serve] poll_seconds, 30).")  # fmt: skip
 @pass_context
-def serve(ctx: Context, port: int) -> None:
-    """Serve models:/<name>@champion on 127.0.0.1 and check it with a smoke prediction.
+def serve(ctx: Context, host: str | None, port: int | None, poll_seconds: float | None) -> None:
+    """Serve models:/<name>@champion, following the alias: a promotion or rollback is served
+    within poll_seconds, with no restart and no failed request.
 
-    Runs until Ctrl-C. The alias is read at start: restart it after a promotion.
+    Runs until Ctrl-C. Beyond 127.0.0.1 (or behind a tunnel) set MLOPS_SERVE_TOKEN.
     """
     with progress.step("serve: loading MLflow"):
         from .central_pc.model_server import serve_champion
 
-    serve_champion(ctx.settings, port, click.echo)
+    chosen = {"host": host, "port": port, "poll_seconds": poll_seconds}
+    options = ctx.settings.serve.model_copy(
+        update={key: value for key, value in chosen.items() if value is not None}
+    )
+    serve_champion(ctx.settings, options, click.echo)
 
 
 def _write_traceback() -> Path:

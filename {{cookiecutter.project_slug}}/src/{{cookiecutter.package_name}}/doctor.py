@@ -17,6 +17,7 @@ import requests
 from .central_pc.tracking_server import ServerPaths, host_of
 from .central_pc.tunnel import host_allowed
 from .errors import BadInput, ServerUnavailable
+from .inference import serve_state
 from .settings import Settings
 from .tracking.probes import (
     CONFIG,
@@ -55,8 +56,19 @@ def diagnose(settings: Settings) -> Iterator[CheckResult]:
         yield _safely(experiment_permission, probe, settings.tracking.experiment)
         yield _safely(model_permission, probe, settings.model.registered_name)
     yield from tunnel_checks(settings, probe)
+    yield from serve_checks(settings)
     yield from disk_space(settings)
     yield file_modes(settings)
+
+
+def serve_checks(settings: Settings) -> Iterator[CheckResult]:
+    """Each `mlops serve` running here: which version answers, and a champion it refused."""
+    for state in serve_state.running(settings.resolve(serve_state.STATE_DIR)):
+        if state.refused:
+            yield failed("serve", state.line(), "promote or roll back to a version whose "
+                         "files check out (mlops status)", CONFIG)  # fmt: skip
+        else:
+            yield passed("serve", state.line())
 
 
 def data_checks(settings: Settings) -> Iterator[CheckResult]:

@@ -182,6 +182,16 @@ class TunnelSettings(_Section):
     domain: str = ""
 
 
+class ServeSettings(_Section):
+    """`mlops serve`: where the champion answers, and how often it looks for a new one."""
+
+    host: str = "127.0.0.1"
+    """Beyond 127.0.0.1 every request must carry the bearer token in MLOPS_SERVE_TOKEN."""
+    port: int = Field(default=5001, ge=1, le=65535)
+    poll_seconds: float = Field(default=30, gt=0)
+    """How often the alias is read: a promotion or rollback is served within this and a load."""
+
+
 class Settings(_Section):
     """Everything `mlops.toml` holds, validated; `root` is the folder the file lives in."""
 
@@ -193,6 +203,7 @@ class Settings(_Section):
     promotion: PromotionSettings = PromotionSettings()
     tune: TuneSettings = TuneSettings()
     server: ServerSettings = ServerSettings()
+    serve: ServeSettings = ServeSettings()
     tunnel: TunnelSettings = TunnelSettings()
     root: Path = Path(".")
 

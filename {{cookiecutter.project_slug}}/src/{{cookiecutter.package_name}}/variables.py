@@ -15,8 +15,12 @@ PENDING_DIR_ENV = "MLOPS_PENDING_DIR"
 """Where runs wait while the server cannot be reached (a Google Drive folder on Colab)."""
 PROGRESS_ENV = "MLOPS_PROGRESS"
 """`lines`: progress as plain lines (CI logs), `off`: none; else a line redrawn in a terminal."""
+SERVE_TOKEN_ENV = "MLOPS_SERVE_TOKEN"  # noqa: S105 (the variable's name, not a token)
+"""The bearer token `mlops serve` asks of every request; required to listen beyond 127.0.0.1."""
 
-SET_BY_USERS = (CONFIG_ENV, DRY_RUN_ENV, MODEL_CACHE_ENV, PENDING_DIR_ENV, PROGRESS_ENV)
+SET_BY_USERS = (
+    CONFIG_ENV, DRY_RUN_ENV, MODEL_CACHE_ENV, PENDING_DIR_ENV, PROGRESS_ENV, SERVE_TOKEN_ENV,
+)  # fmt: skip
 
 # Set by `mlops server start` and `mlops serve` for the processes they start, never by a user:
 SERVER_PARENT_PID_ENV = "MLOPS_SERVER_PARENT_PID"

@@ -7,14 +7,17 @@ import mlflow
 import pytest
 from mlflow.types import DataType
 
-from {{ cookiecutter.package_name }}.central_pc.model_server import ModelServer, champion, predict, verified_copy
 from {{ cookiecutter.package_name }}.experiments.train import train
 from {{ cookiecutter.package_name }}.experiments.tune import tune
-from {{ cookiecutter.package_name }}.process import free_port
+from {{ cookiecutter.package_name }}.inference.following_app import FollowingApp
+from {{ cookiecutter.package_name }}.inference.served_model import load_served
 from {{ cookiecutter.package_name }}.registry.challenger import register_challenger
 from {{ cookiecutter.package_name }}.registry.promotion import promote
+from {{ cookiecutter.package_name }}.tracking.model_registry import CHAMPION
 
 from ..mixed_data import ID_COLUMN, mixed_settings, raw_rows
+from ..registry_state import aliased
+from ..served_app import post_rows, running_app
 
 
 @pytest.fixture
@@ -43,15 +46,17 @@ def test_tree_ensembles_train_log_and_predict_raw_rows(mixed, as_admin, family):
     assert len(model.predict(raw_rows())) == 3
 
 
-def test_tune_register_promote_and_serve_raw_rows(mixed, as_admin):
+def test_tune_register_promote_and_serve_raw_rows(mixed, as_admin, tmp_path):
+    """Gaps and a category never seen in training, through MLflow's own request parsing."""
     tuned = tune(mixed, trials=4, progress=False)
     registration = register_challenger(mixed)
     assert registration.run.info.run_id == tuned.best_run_id
     assert promote(mixed).passed
-    served = verified_copy(mixed, champion(mixed))
-    with ModelServer(str(served), free_port(), as_admin.url) as server:
-        server.start()
-        predictions = predict(server.url, raw_rows())
+    served = load_served(mixed.model.registered_name, aliased(mixed, CHAMPION), tmp_path)
+    with running_app(FollowingApp(served)) as url:
+        answer = post_rows(url, raw_rows())
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["predictions"]
     assert len(predictions) == 3
     if mixed.task == "classification":
         assert set(predictions) <= {"yes", "no"}

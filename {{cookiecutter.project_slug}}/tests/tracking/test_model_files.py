@@ -16,10 +16,10 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from {{ cookiecutter.package_name }}.central_pc.model_server import champion, verified_copy
 from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.experiments.runs import data_tags
 from {{ cookiecutter.package_name }}.experiments.train import train
+from {{ cookiecutter.package_name }}.inference.served_model import load_served
 from {{ cookiecutter.package_name }}.metric_names import validation_metric
 from {{ cookiecutter.package_name }}.ml import data, features
 from {{ cookiecutter.package_name }}.ml.data import load_split
@@ -184,9 +184,10 @@ def tampered(tampered_but_cached, model_cache):
     return tampered_but_cached
 
 
-def test_a_tampered_champion_is_refused_by_serve(tampered):
+def test_a_tampered_champion_is_refused_by_serve(tampered, tmp_path):
+    name = tampered.model.registered_name
     with pytest.raises(BadInput, match="changed since it was registered"):
-        verified_copy(tampered, champion(tampered))
+        load_served(name, aliased(tampered, CHAMPION), tmp_path)
 
 
 def test_a_tampered_champion_is_flagged_by_status(tampered):
@@ -218,12 +219,12 @@ def test_a_tampered_previous_champion_is_not_rolled_back_to(tampered):
 
 
 def test_a_machine_that_verified_the_champion_serves_the_judged_bytes_not_the_tampered_ones(
-    tampered_but_cached,
+    tampered_but_cached, tmp_path
 ):
-    version = champion(tampered_but_cached)
-    served = verified_copy(tampered_but_cached, version)
-    assert digest(served) == version.tags[MODEL_FILES_DIGEST_TAG]
-    assert (served / MODEL_FILE).read_bytes() != b"not the judged model"
+    version = aliased(tampered_but_cached, CHAMPION)
+    name = tampered_but_cached.model.registered_name
+    served = load_served(name, version, tmp_path)  # the tampered bytes could not even load
+    assert served.digest == version.tags[MODEL_FILES_DIGEST_TAG]
     assert status(tampered_but_cached).refusal.startswith("champion: the files of version 1")
 
 

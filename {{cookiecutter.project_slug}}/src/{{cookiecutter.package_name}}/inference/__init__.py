@@ -1,4 +1,5 @@
-"""The champion at work: batch predictions with the verified model (`mlops predict`).
+"""The champion at work: batch predictions (`mlops predict`) and the app `mlops serve` runs,
+which follows `champion` across promotions and rollbacks.
 
-Beside `registry` and `experiments`: it reads an alias and fetches the model the way promote and
-serve do (digest, trusted types, model cache), and never decides anything about the registry."""
+Beside `registry` and `experiments`: it reads an alias and fetches the model the way promote
+does (digest, trusted types, model cache), and never decides anything about the registry."""
