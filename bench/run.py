@@ -34,6 +34,7 @@ QUICK = {
     "promote_profile": ["--quick"],
     "request_economy": ["--trials", "2", "--delays-ms", "0", "--repeat", "1"],
     "selection": ["--sizes", "200", "--repeat", "1", "--settle-s", "0"],
+    "serve_latency": ["--requests", "40", "--clients", "2", "--poll-seconds", "0.5"],
     "verb_times": ["--repeat", "1"],
 }
 """Each benchmark's smallest run that still goes through all of its code."""

@@ -29,6 +29,7 @@ def git(path, *args):
 
 CI_USER, CI_PASSWORD = "github-ci", secrets.token_urlsafe(18)  # made per run, never a literal
 TRAINER, TRAINER_PASSWORD = "github-trainer", secrets.token_urlsafe(18)
+PREDICTOR, PREDICTOR_PASSWORD = "github-predict", secrets.token_urlsafe(18)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,7 @@ def repo(tmp_path_factory):
         git(project.path, "commit", "-q", "-m", "baked")
         add_user(project, server, CI_USER, CI_PASSWORD, "ci")
         add_user(project, server, TRAINER, TRAINER_PASSWORD, "member")
+        add_user(project, server, PREDICTOR, PREDICTOR_PASSWORD, "member")
         yield project, server
 
 
@@ -61,12 +63,14 @@ def add_user(project, server, name: str, password: str, role: str) -> None:
 
 
 def act(repo, workflow: str, actor: str = APPROVER, event: str = "workflow_dispatch", ref=None,
-        job=None, variables=None):  # fmt: skip
+        job=None, variables=None, inputs=None):  # fmt: skip
     """`act` in host mode on the self-hosted labels; `job` runs that job alone."""
     project, server = repo
     credentials = server.env(MLFLOW_TRACKING_USERNAME=CI_USER, MLFLOW_TRACKING_PASSWORD=CI_PASSWORD,
                              MLFLOW_TRAINER_USERNAME=TRAINER,
-                             MLFLOW_TRAINER_PASSWORD=TRAINER_PASSWORD)  # fmt: skip
+                             MLFLOW_TRAINER_PASSWORD=TRAINER_PASSWORD,
+                             MLFLOW_PREDICT_USERNAME=PREDICTOR,
+                             MLFLOW_PREDICT_PASSWORD=PREDICTOR_PASSWORD)  # fmt: skip
     secrets = []
     if ref is not None:
         payload = project.path.parent / "event.json"
@@ -76,6 +80,8 @@ def act(repo, workflow: str, actor: str = APPROVER, event: str = "workflow_dispa
         secrets += ["-s", f"{name}={value}"]
     for name, value in (variables or {}).items():
         secrets += ["--var", f"{name}={value}"]
+    for name, value in (inputs or {}).items():
+        secrets += ["--input", f"{name}={value}"]
     if job is not None:
         secrets += ["-j", job]
     args = [
@@ -179,8 +185,36 @@ def test_retrain_refits_the_champions_configuration_and_registers_the_best(repo)
     assert picked["info"]["run_id"] == newest.group(1) or "not picked: the newest run" in shown
 
 
+def test_batch_predict_scores_a_file_with_the_champion_as_the_predict_user(repo, tmp_path):
+    project, server = repo
+    if champion(repo) == "-":  # alone (-k): the lifecycle test above made the champion
+        assert mlops(repo, "train").returncode == 0
+        assert mlops(repo, "register-challenger").returncode == 0
+        assert mlops(repo, "promote").returncode == 0
+    source, output = tmp_path / "week.csv", tmp_path / "scored.csv"
+    project.run(tool("uv"), "run", "--frozen", "python", "-c",
+                "import sys; from sklearn.datasets import load_breast_cancer as d; "
+                "d(as_frame=True).data.head(50).to_csv(sys.argv[1], index=False)", str(source),
+                timeout=300)  # fmt: skip
+    scored = act(repo, "batch-predict.yml", inputs={"input": source, "output": output})
+    assert succeeded(scored), scored.stdout[-3000:]
+    assert "50 rows scored by" in scored.stdout
+    assert len(output.read_text(encoding="utf-8").splitlines()) == 51
+    facts = json.loads((tmp_path / "scored.csv.model.json").read_text(encoding="utf-8"))
+    assert facts["version"] == champion(repo) and facts["rows"] == 50
+    auth, api = ("admin", server.admin_password), f"{server.url}/api/2.0/mlflow"
+    run = requests.get(f"{api}/runs/get", params={"run_id": facts["run_id"]}, auth=auth,
+                       timeout=30).json()["run"]  # fmt: skip
+    assert run["info"]["user_id"] == PREDICTOR, "recorded by the predict user, not the CI user"
+
+    relative = act(repo, "batch-predict.yml", inputs={"input": "week.csv", "output": "out.csv"})
+    assert not succeeded(relative)
+    assert "input and output must be absolute paths on the central PC" in relative.stdout
+
+
 @pytest.mark.parametrize(
-    "workflow", ["register-challenger.yml", "promote.yml", "rollback.yml", "retrain.yml"]
+    "workflow",
+    ["register-challenger.yml", "promote.yml", "rollback.yml", "retrain.yml", "batch-predict.yml"],
 )
 def test_registry_jobs_do_not_run_when_dispatched_from_another_branch(repo, workflow):
     result = act(repo, workflow, ref="refs/heads/feature")

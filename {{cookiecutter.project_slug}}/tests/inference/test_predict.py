@@ -89,7 +89,11 @@ def predict_runs(settings) -> list:
     return client.search_runs([experiment], f"tags.`{KIND_TAG}` = 'predict'")
 
 
-def test_a_mixed_csv_is_scored_by_the_verified_champion_in_chunks(as_member, tmp_path, capsys):
+def test_a_mixed_csv_is_scored_by_the_verified_champion_in_chunks(
+    as_member, tmp_path, capsys, monkeypatch
+):
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))  # as in a workflow's job
     frame = batch()
     source, output = tmp_path / "week.csv", tmp_path / "scored.csv"
     frame.to_csv(source, index=False)
@@ -113,6 +117,11 @@ def test_a_mixed_csv_is_scored_by_the_verified_champion_in_chunks(as_member, tmp
     assert run.data.metrics["rows"] == ROWS and run.info.status == "FINISHED"
     assert run.data.tags[PREDICT_MODEL_TAG] == f"{as_member.model.registered_name} v1 (champion)"
     assert "400 rows scored by" in capsys.readouterr().out
+    job = summary.read_text(encoding="utf-8")
+    digest = version.tags[MODEL_FILES_DIGEST_TAG][:12]
+    assert f"| {as_member.model.registered_name} | 1 | `{digest}` | 400 |" in job
+    shown = "prediction_mean" if as_member.task == "regression" else str(expected[0])
+    assert f"| {shown} |" in job, "the distribution of what was predicted"
 
 
 def test_parquet_in_and_out_gives_the_same_predictions(as_member, tmp_path):

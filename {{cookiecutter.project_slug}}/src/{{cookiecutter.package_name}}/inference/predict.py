@@ -32,6 +32,7 @@ from mlflow.models import Model
 from mlflow.types.schema import Schema
 
 from ..errors import BadInput
+from ..report import Table, write_step_summary
 from ..settings import Settings
 from ..tracking import connection
 from ..tracking.model_files import CheckedModel, fetch_verified
@@ -73,6 +74,8 @@ class Scored:
     digest: str
     run_id: str | None
     seconds: float
+    summary: dict[str, float] = field(default_factory=dict)
+    """What was predicted: `rows`, then each class's share or the value's moments."""
 
 
 def predict(
@@ -98,8 +101,10 @@ def predict(
             run_id = record(client, settings, batch) if request.record else None
             write_sidecar(request.output, batch, run_id)
             table.commit()
-    return Scored(request.output, table.rows, name, str(version.version), checked.digest, run_id,
-                  time.monotonic() - started)  # fmt: skip
+    done = Scored(request.output, table.rows, name, str(version.version), checked.digest, run_id,
+                  time.monotonic() - started, summary.metrics())  # fmt: skip
+    write_step_summary(job_summary(done))
+    return done
 
 
 def check_paths(request: PredictRequest) -> None:
@@ -244,6 +249,18 @@ def record(client: MlflowClient, settings: Settings, batch: Batch) -> str:
     client.log_batch(run.info.run_id, metrics=metrics)
     client.set_terminated(run.info.run_id)
     return run.info.run_id
+
+
+def job_summary(done: Scored) -> str:
+    """The batch in a GitHub job summary: which model, how many rows, how long, what came out."""
+    facts = Table(["model", "version", "files (sha256)", "rows", "seconds", "output"])
+    facts.add(done.model, done.version, f"`{done.digest[:12]}`", f"{done.rows:,}",
+              f"{done.seconds:.1f}", done.output.name)  # fmt: skip
+    spread = Table(["prediction", "value"])
+    for key, value in done.summary.items():
+        if key != "rows":
+            spread.add(key.removeprefix("share."), f"{value:.4g}")
+    return f"### Batch predictions\n\n{facts.markdown()}\n\n{spread.markdown()}"
 
 
 def write_sidecar(output: Path, batch: Batch, run_id: str | None) -> None:

@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 
 from ..errors import BadInput
 from ..ml.data import load_split
+from ..report import Table, write_step_summary
 from ..settings import Settings
 from ..tracking.datasets import holdout_digest
 from ..tracking.model_files import fetch
@@ -43,7 +44,6 @@ from ..tracking.tag_keys import (
 from .approvers import now_utc
 from .candidate_search import CandidateFilter, best_candidate, filter_string, ranking_metric
 from .gates import min_value_check
-from .report import Table, write_step_summary
 from .session import open_registry
 
 

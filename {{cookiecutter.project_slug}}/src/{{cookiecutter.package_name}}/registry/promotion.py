@@ -20,6 +20,7 @@ from mlflow.entities.model_registry import ModelVersion
 from ..errors import BadInput
 from ..ml.data import Split, load_split
 from ..ml.metrics import METRICS, Predictions, predict, score
+from ..report import Table, write_step_summary
 from ..settings import Settings
 from ..tracking.datasets import holdout_digest
 from ..tracking.model_files import fetch_verified
@@ -36,7 +37,6 @@ from ..tracking.tag_keys import (
 from .approvers import check_approvers, now_utc
 from .gates import GateCheck, all_hold, check_gates, failed_names
 from .paired_bootstrap import Improvement, paired_bootstrap
-from .report import Table, write_step_summary
 from .session import RegistrySession, open_registry
 
 

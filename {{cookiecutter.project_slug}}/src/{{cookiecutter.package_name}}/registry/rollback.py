@@ -11,13 +11,13 @@ import tempfile
 from pathlib import Path
 
 from ..errors import BadInput
+from ..report import write_step_summary
 from ..settings import Settings
 from ..tracking.model_files import fetch_verified
 from ..tracking.model_registry import CHAMPION, PREVIOUS, expecting
 from ..tracking.provenance import who
 from ..tracking.tag_keys import ROLLED_BACK_AT_TAG, ROLLED_BACK_BY_TAG
 from .approvers import check_approvers, now_utc
-from .report import write_step_summary
 from .session import open_registry
 
 

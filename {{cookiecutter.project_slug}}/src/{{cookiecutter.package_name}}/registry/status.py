@@ -10,12 +10,12 @@ from pathlib import Path
 from mlflow.entities.model_registry import ModelVersion
 
 from ..errors import BadInput
+from ..report import Table
 from ..settings import Settings
 from ..tracking.model_files import fetch_pinned
 from ..tracking.model_registry import ALIASES, CHAMPION, PREVIOUS
 from ..tracking.tag_keys import metric_tag, promotion_metric_tag
 from .candidate_search import ranking_metric
-from .report import Table
 from .session import open_registry
 
 
