@@ -41,6 +41,8 @@ MLOPS = str(Path(sys.executable).parent / "mlops")
 
 
 def toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value) if isinstance(value, int) else json.dumps(value)
 
 

@@ -59,6 +59,9 @@ def server_url_problem(uri: str) -> str | None:
 class TrackingSettings(_Section):
     uri: str = "http://127.0.0.1:5000"
     experiment: str = Field(min_length=1)
+    pictures: bool = True
+    """Draw the pictures of each run that keeps a model (`ml/pictures.py`): two more requests
+    and a few seconds of drawing; false skips them."""
 
     @field_validator("uri")
     @classmethod

@@ -13,6 +13,7 @@ from {{ cookiecutter.package_name }}.experiments.leaks import scan_notebook
 from {{ cookiecutter.package_name }}.ml.data import read_table
 from {{ cookiecutter.package_name }}.tracking.tag_keys import HAS_MODEL_TAG
 
+from ..central_pc_fixtures import write_config
 from ..project import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "train_on_colab.ipynb"
@@ -32,6 +33,7 @@ def with_parameters(notebook, **values):
 def test_the_notebook_trains_and_tunes_on_the_server(settings, as_admin, tmp_path, monkeypatch):
     """Run as in Jupyter (no google.colab), on data kept out of git (`DATA_CSV`)."""
     monkeypatch.setenv("MLOPS_PENDING_DIR", str(tmp_path / "pending"))
+    monkeypatch.setenv("MLOPS_CONFIG", str(write_config(tmp_path / "config", pictures=True)))
     experiment = settings.tracking.experiment
     data_csv = tmp_path / "kept-out-of-git.csv"
     _, table, _ = read_table(settings)  # as stored: the notebook's settings drop what they drop
@@ -73,6 +75,13 @@ def test_the_notebook_trains_and_tunes_on_the_server(settings, as_admin, tmp_pat
     )  # fmt: skip
     assert "tune: fit" in stderr, "the tune's progress bar is shown"
     assert "Warning" not in stderr, "no warning a user cannot act on"
+    shown = [
+        output["data"]["image/png"] for cell in notebook.cells
+        for output in cell.get("outputs", []) if "image/png" in output.get("data", {})
+    ]  # fmt: skip
+    assert len(shown) == 2, "the run's and the tune's best candidate's pictures, inline"
+    pictured = [run for run in runs if client.list_artifacts(run.info.run_id, "pictures")]
+    assert len(pictured) == 2, "train and the tune's best child, logged with their pictures"
 
 
 def test_the_committed_notebook_has_no_outputs_credentials_or_tunnel_urls():

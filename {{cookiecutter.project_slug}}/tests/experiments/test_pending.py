@@ -266,3 +266,17 @@ def test_a_mixed_csv_run_survives_the_round_trip_to_disk(
     assert run.info.run_id == uploaded.run_id
     assert_complete_candidate(run, mixed)
     assert run.data.tags[HOLDOUT_DIGEST_TAG] == holdout_digest(load_split(mixed))
+
+
+def test_a_kept_run_keeps_its_pictures_and_uploads_them(settings, as_admin, dead_server):
+    pictured = settings.replace("tracking", pictures=True)
+    with pytest.raises(ServerUnavailable):
+        train(offline(pictured, dead_server), {})
+    [folder] = folders(settings)
+    kept = sorted((folder / "pictures").iterdir())
+    assert [p.name for p in kept] == ["overview.png", "report.html"]
+    assert {oct(p.stat().st_mode & 0o777) for p in kept} == {oct(0o600)}
+    assert oct((folder / "pictures").stat().st_mode & 0o777) == oct(0o700)
+    [uploaded] = upload_all(settings)
+    logged = MlflowClient(as_admin.url).list_artifacts(uploaded.run_id, "pictures")
+    assert {item.path for item in logged} == {"pictures/overview.png", "pictures/report.html"}

@@ -42,7 +42,7 @@ from ..tracking.tag_keys import (
     UPLOADED_FROM_TAG,
 )
 from ..variables import PENDING_DIR_ENV
-from .runs import FittedCandidate, log_candidate
+from .runs import PICTURES_DIR, FittedCandidate, log_candidate
 from .search_runs import SearchRecord, log_search
 
 DEFAULT_DIR = ".mlops/pending"
@@ -110,10 +110,14 @@ def save(
     }
     (partial / RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
     skops.io.dump(candidate.pipeline, partial / MODEL)
+    if candidate.pictures:
+        (partial / PICTURES_DIR).mkdir(mode=0o700)
+        for picture, content in candidate.pictures.items():
+            (partial / PICTURES_DIR / picture).write_bytes(content)
     _frame(split.x_train, split.y_train, split.target).to_parquet(partial / TRAIN)
     _frame(split.x_test, split.y_test, split.target).to_parquet(partial / HOLDOUT)
-    for written in partial.iterdir():
-        written.chmod(0o600)
+    for written in partial.rglob("*"):
+        written.chmod(0o700 if written.is_dir() else 0o600)
     return partial.rename(root / name)
 
 
@@ -180,7 +184,11 @@ def load(folder: Path) -> PendingRun:
             train[target],
             holdout[target],
         )
-        candidate = FittedCandidate(pipeline, record["params"], record["metrics"])
+        pictures = {
+            path.name: path.read_bytes() for path in sorted((folder / PICTURES_DIR).glob("*"))
+        }
+        candidate = FittedCandidate(pipeline, record["params"], record["metrics"],
+                                    pictures=pictures)  # fmt: skip
         tags, experiment, run_name = record["tags"], record["experiment"], record["run_name"]
         search = SearchRecord.from_json(record["search"]) if record.get("search") else None
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -9,10 +9,12 @@ never picks it up and a dead tunnel is not waited for twice.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import mlflow
 import mlflow.sklearn
@@ -21,6 +23,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.time import get_current_time_millis
 
 from ..ml.data import Split
@@ -43,6 +46,7 @@ from ..tracking.tag_keys import (
 )
 
 MODEL_NAME = "model"
+PICTURES_DIR = "pictures"
 INPUT_EXAMPLE_ROWS = 5
 RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy", "skops")
 ONE_QUICK_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
@@ -174,5 +178,17 @@ def log_candidate(
         mlflow.log_params(param_strings(candidate.params))
         log_datasets(split)
         info = log_model(candidate, split)
+        log_pictures(run.info.artifact_uri, candidate.pictures)
         log_metrics_and_model_id(run.info.run_id, candidate.metrics, info.model_id)
     return run.info.run_id, info.model_uri
+
+
+def log_pictures(artifact_uri: str, pictures: dict[str, bytes]) -> None:
+    """The run's pictures under `pictures/`: one request per file (the run's artifact URI is
+    known, so MLflow need not read the run again to find it)."""
+    if not pictures:
+        return
+    with tempfile.TemporaryDirectory(prefix="mlops-pictures-") as folder:
+        for name, content in pictures.items():
+            (Path(folder) / name).write_bytes(content)
+        get_artifact_repository(artifact_uri).log_artifacts(folder, PICTURES_DIR)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..errors import ServerUnavailable
 from ..ml.data import load_split
+from ..ml.pictures import pictured
 from ..ml.training import fit_candidate
 from ..settings import Settings
 from ..tracking import connection
@@ -26,6 +27,8 @@ class TrainResult:
     model_uri: str
     metrics: dict[str, float]
     url: str
+    pictures: dict[str, bytes]
+    """`overview.png` and `report.html`, as logged under `pictures/` (empty when switched off)."""
 
 
 def train(
@@ -34,6 +37,8 @@ def train(
     """`mlops train`: one run with params, metrics, model and datasets."""
     split = load_split(settings)
     candidate = fit_candidate(settings, split, overrides)
+    if settings.tracking.pictures:
+        candidate = pictured(candidate, settings)
     check_loggable(candidate.pipeline)  # refused here, before any request
     tags = {**candidate_tags(settings, split), ATTEMPT_TAG: new_attempt()}
     with connection.connected(settings) as uri:
@@ -47,4 +52,5 @@ def train(
             folder = pending.save(settings, candidate, split, tags, run_name)
             raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
         url = connection.run_url(uri, experiment_id, run_id)
-        return TrainResult(run_id, experiment_id, model_uri, candidate.metrics, url)
+        return TrainResult(run_id, experiment_id, model_uri, candidate.metrics, url,
+                           candidate.pictures)  # fmt: skip

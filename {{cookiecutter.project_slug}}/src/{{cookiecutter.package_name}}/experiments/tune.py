@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..errors import BadInput, ServerUnavailable
 from ..metric_names import validation_metric
 from ..ml.data import Split, load_split
+from ..ml.pictures import pictured
 from ..ml.search import (
     Search,
     Trial,
@@ -44,6 +45,8 @@ class TuneResult:
     trials: list[Trial]
     url: str
     best_url: str
+    pictures: dict[str, bytes]
+    """The best candidate's pictures, as logged in its run (empty when switched off)."""
 
 
 def tune(
@@ -71,18 +74,17 @@ def tune(
     fitted = fit_trials(settings, split, combos, progress)
     search = Search(space, method, fitted, pick_best(fitted, settings))
     check_loggable(search.best.candidate.pipeline)  # refused here, before any request
+    chosen = search.best.candidate
+    if settings.tracking.pictures:  # only the best keeps a model, so only it is pictured
+        chosen = pictured(chosen, settings)
     record = _record(settings, split, search, run_name)
     best = record.trials[record.best]
     with connection.connected(settings) as uri:
         try:
             with connection.server_errors(uri, "member"):
-                logged = log_search(
-                    record, search.best.candidate, split, settings, experiment_id, progress
-                )
+                logged = log_search(record, chosen, split, settings, experiment_id, progress)
         except ServerUnavailable as exc:
-            folder = pending.save(
-                settings, search.best.candidate, split, best.tags, best.name, search=record
-            )
+            folder = pending.save(settings, chosen, split, best.tags, best.name, search=record)
             raise ServerUnavailable(pending.saved_message(exc, folder)) from exc
     return TuneResult(
         parent_run_id=logged.parent_run_id,
@@ -93,6 +95,7 @@ def tune(
         trials=fitted,
         url=connection.run_url(uri, experiment_id, logged.parent_run_id),
         best_url=connection.run_url(uri, experiment_id, logged.best_run_id),
+        pictures=chosen.pictures,
     )
 
 

@@ -181,6 +181,9 @@ def fit_trials(
             raise BadInput(f"trial {number} {searched}: {exc}") from None
         trials.append(Trial(number, searched, candidate))
         best = pick_best(trials, settings)
+        for trial in trials:  # only the best keeps its fold models, for its pictures
+            if trial is not best and trial.candidate.out_of_fold is not None:
+                trial.candidate.out_of_fold.release()
         bar.set_postfix(
             {validation_metric(settings.metric.primary): f"{trial_score(best, settings):.4f}"}
         )

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from ..errors import BadInput, first_line
 from ..settings import Settings
-from .cross_validation import cross_validated
+from .cross_validation import OutOfFold, cross_validated
 from .data import Split
 from .metrics import evaluate
 from .model import model_params, pipeline_for
@@ -29,6 +29,10 @@ class FittedCandidate:
     pipeline: Pipeline
     params: dict[str, object]
     metrics: dict[str, float]
+    out_of_fold: OutOfFold | None = field(default=None, repr=False, compare=False)
+    """What the pictures are drawn from; None once logged or read back from disk."""
+    pictures: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """File name -> content, logged under `pictures/` (drawn for the run that keeps a model)."""
 
 
 def fit_candidate(
@@ -45,7 +49,8 @@ def fit_candidate(
         raise BadInput(
             f"the model cannot produce {settings.metric.primary!r} (it has no predict_proba?)"
         )
-    return FittedCandidate(pipeline, model_params(pipeline), {**validation, **metrics})
+    return FittedCandidate(pipeline, model_params(pipeline), {**validation.scores, **metrics},
+                           validation.out_of_fold)  # fmt: skip
 
 
 @contextmanager
