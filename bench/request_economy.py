@@ -48,7 +48,9 @@ def project_modules(project: Path) -> dict:
 class Bench:
     def __init__(self, project: Path, modules: dict, trials: int):
         self.m, self.trials = modules, trials
-        self.base = modules["settings"].load_settings(project / "mlops.toml")
+        # pictures off: the tutorial side draws none (they add two uploads per run with a model)
+        loaded = modules["settings"].load_settings(project / "mlops.toml")
+        self.base = loaded.replace("tracking", pictures=False)
 
     def settings(self, label: str):
         name = f"bench-{label}-{uuid.uuid4().hex[:6]}"
