@@ -227,6 +227,8 @@ def test_a_tampered_new_champion_is_refused_and_the_old_one_keeps_serving(
         assert refusal in state.refused
         main(["--config", str(follow[1]), "doctor"])
         assert refusal in capsys.readouterr().out
+        assert main(["--config", str(follow[1]), "status"]) == 2  # the champion's files changed
+        assert refusal in capsys.readouterr().out, "status says what serve is doing too"
     finally:
         assert served.stop() == 0, served.output()
 
