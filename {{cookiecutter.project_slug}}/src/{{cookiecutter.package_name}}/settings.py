@@ -133,6 +133,11 @@ class TuneSettings(_Section):
     space: dict[str, Any] = {}
 
 
+def local_url(host: str, port: int) -> str:
+    """Where this PC reaches a server of its own: one on every interface answers on 127.0.0.1."""
+    return f"http://{'127.0.0.1' if host in ALL_INTERFACES else host}:{port}"
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=5000, ge=1, le=65535)
@@ -157,9 +162,7 @@ class ServerSettings(_Section):
 
     @property
     def url(self) -> str:
-        """Where this PC reaches its server: a server on every interface answers on 127.0.0.1."""
-        host = "127.0.0.1" if self.host in ALL_INTERFACES else self.host
-        return f"http://{host}:{self.port}"
+        return local_url(self.host, self.port)
 
     @field_validator("backend_store_uri")
     @classmethod
@@ -193,6 +196,10 @@ class ServeSettings(_Section):
     port: int = Field(default=5001, ge=1, le=65535)
     poll_seconds: float = Field(default=30, gt=0)
     """How often the alias is read: a promotion or rollback is served within this and a load."""
+
+    @property
+    def url(self) -> str:
+        return local_url(self.host, self.port)
 
 
 class Settings(_Section):

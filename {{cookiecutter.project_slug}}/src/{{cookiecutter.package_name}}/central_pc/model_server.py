@@ -26,8 +26,8 @@ from ..inference.champion_watch import ChampionWatch
 from ..inference.following_app import FollowingApp
 from ..inference.serve_state import STATE_DIR, ServeState
 from ..inference.served_model import ServedModel, load_served
-from ..process import ALL_INTERFACES, STOP_GRACE_S, Terminated, refuse_busy_port, sigterm_raises
-from ..settings import ServeSettings, Settings
+from ..process import STOP_GRACE_S, Terminated, refuse_busy_port, sigterm_raises
+from ..settings import ServeSettings, Settings, local_url
 from ..tracking import connection
 from ..tracking.model_registry import CHAMPION, require_alias
 from ..variables import SERVE_TOKEN_ENV
@@ -43,8 +43,7 @@ class Endpoint:
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ALL_INTERFACES else self.host
-        return f"http://{host}:{self.port}"
+        return local_url(self.host, self.port)
 
 
 def endpoint(serve: ServeSettings) -> Endpoint:

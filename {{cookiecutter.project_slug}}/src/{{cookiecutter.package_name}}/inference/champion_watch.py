@@ -19,7 +19,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ..errors import MlopsError
+from ..errors import MlopsError, first_line
 from ..tracking.connection import translate
 from ..tracking.model_registry import CHAMPION, aliased_version
 from .following_app import FollowingApp
@@ -69,7 +69,7 @@ class ChampionWatch:
             self.check()
 
     def _refuse(self, version: str, exc: Exception) -> None:
-        reason = str(exc) if isinstance(exc, MlopsError) else _line(exc)
+        reason = str(exc) if isinstance(exc, MlopsError) else first_line(exc)
         self.refused = version
         line = (f"champion moved to version {version}, refused: {reason}; "
                 f"still serving version {self.app.served.version}")  # fmt: skip
@@ -78,7 +78,7 @@ class ChampionWatch:
 
     def _cannot_read(self, exc: Exception) -> None:
         if not self.unreachable:  # one line when it starts, not one per poll
-            self.log(f"cannot check champion: {_line(translate(exc, self.uri, 'reader'))}; "
+            self.log(f"cannot check champion: {first_line(translate(exc, self.uri, 'reader'))}; "
                      f"still serving version {self.app.served.version}")  # fmt: skip
         self.unreachable = True
 
@@ -87,7 +87,3 @@ class ChampionWatch:
             self.log("the tracking server answers again: following champion")
         self.unreachable = False
 
-
-def _line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -18,7 +18,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.models import Model
 from mlflow.pyfunc import PyFuncModel, scoring_server
 
-from ..errors import BadInput
+from ..errors import BadInput, first_line
 from ..tracking.model_files import fetch_verified
 
 JSON = "application/json"
@@ -61,12 +61,8 @@ def smoke_test(model: PyFuncModel, example: str, what: str) -> str:
     try:
         answer = scoring_server.invocations(example, JSON, model, schema)
     except Exception as exc:  # any failure to score means this version must not serve
-        raise BadInput(f"{what} cannot score its own serving example: {_first_line(exc)}") from None
+        raise BadInput(f"{what} cannot score its own serving example: {first_line(exc)}") from None
     if answer.status != 200:
         raise BadInput(f"{what} cannot score its own serving example: {answer.response[:200]}")
     return answer.response
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "message", exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
