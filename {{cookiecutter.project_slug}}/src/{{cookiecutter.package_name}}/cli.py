@@ -60,7 +60,7 @@ pass_context = click.make_pass_decorator(Context)
 
 WORKFLOW_ORDER = (
     "demo", "train", "tune", "upload-pending", "register-challenger", "promote", "rollback",
-    "status", "predict", "serve", "doctor", "server", "tunnel",
+    "status", "predict", "monitor", "serve", "doctor", "server", "tunnel",
     "start", "add-user", "set-password", "remove-user", "backup", "restore", "gc", "upgrade",
     "migrate",
 )  # fmt: skip
@@ -540,6 +540,34 @@ def predict(ctx: Context, source: Path, output: Path, alias: str, version_number
     )
     click.echo(f"which model made it: {done.output.name}.model.json"
                + (f"; run {done.run_id}" if done.run_id else ""))  # fmt: skip
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path), metavar="INPUT")
+@click.option("--alias", default="champion", show_default=True,
+              help="The alias whose version (and reference profile) is checked.")  # fmt: skip
+@click.option(
+    "--no-record", is_flag=True, help="Log no run of the check (a reader's credential cannot)."
+)
+@click.option("--chunk-rows", type=click.IntRange(1), default=50_000, show_default=True,
+              help="Rows read at a time: memory stays flat whatever the file's size.")  # fmt: skip
+@pass_context
+def monitor(ctx: Context, source: Path, alias: str, no_record: bool, chunk_rows: int) -> int:
+    """Compare a CSV or Parquet batch with the champion's training data (drift) and, when it
+    holds the target, score the champion on it (decay); exit 1 beyond [monitor] thresholds."""
+    with progress.step("monitor: loading MLflow"):
+        from .monitoring.monitor import MonitorRequest, drift_table
+        from .monitoring.monitor import monitor as check_batch
+
+    request = MonitorRequest(source, alias, not no_record, chunk_rows)
+    with progress.counter("monitor") as show:
+        watched = check_batch(ctx.settings, request, show)
+    click.echo(drift_table(watched).text())
+    if watched.decay is not None:
+        state = "DECAY" if watched.decay.decayed else "ok"
+        click.echo(f"\n{state}: {watched.decay.line()}")
+    click.echo(f"\n{watched.verdict()}" + (f" (run {watched.run_id})" if watched.run_id else ""))
+    return 1 if watched.alarm else 0
 
 
 @cli.command()

@@ -202,6 +202,23 @@ class ServeSettings(_Section):
         return local_url(self.host, self.port)
 
 
+class MonitorSettings(_Section):
+    """`mlops monitor`: when new data counts as drifted, and the champion as decayed."""
+
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    """A column drifts only if its chi-square test rejects "same distribution as in training" at
+    this level, Bonferroni-corrected over the columns: at most this share of batches drawn from
+    the training population raise a false alarm."""
+    min_psi: float = Field(default=0.1, ge=0)
+    """... and its population stability index (on the reference's bins) reaches this: a
+    difference large enough to matter, however many rows the batch has."""
+    max_decay: float = Field(default=0.02, ge=0)
+    """The primary metric may fall this far (absolute) below the champion's holdout score
+    before it is decay; only the bootstrap interval's far end counts (rows with the target)."""
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    bootstrap_resamples: int = Field(default=1000, ge=100, le=100_000)
+
+
 class Settings(_Section):
     """Everything `mlops.toml` holds, validated; `root` is the folder the file lives in."""
 
@@ -214,6 +231,7 @@ class Settings(_Section):
     tune: TuneSettings = TuneSettings()
     server: ServerSettings = ServerSettings()
     serve: ServeSettings = ServeSettings()
+    monitor: MonitorSettings = MonitorSettings()
     tunnel: TunnelSettings = TunnelSettings()
     root: Path = Path(".")
 

@@ -107,6 +107,7 @@ def save(
         "dataset": {"name": split.name, "target": split.target, "source": split.source},
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "search": asdict(search) if search else None,
+        "profile": candidate.profile,
     }
     (partial / RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
     skops.io.dump(candidate.pipeline, partial / MODEL)
@@ -188,7 +189,7 @@ def load(folder: Path) -> PendingRun:
             path.name: path.read_bytes() for path in sorted((folder / PICTURES_DIR).glob("*"))
         }
         candidate = FittedCandidate(pipeline, record["params"], record["metrics"],
-                                    pictures=pictures)  # fmt: skip
+                                    pictures=pictures, profile=record.get("profile"))  # fmt: skip
         tags, experiment, run_name = record["tags"], record["experiment"], record["run_name"]
         search = SearchRecord.from_json(record["search"]) if record.get("search") else None
     except (OSError, ValueError, KeyError, TypeError) as exc:

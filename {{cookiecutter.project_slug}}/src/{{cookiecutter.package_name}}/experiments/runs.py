@@ -28,6 +28,7 @@ from mlflow.utils.time import get_current_time_millis
 
 from ..ml.data import Split
 from ..ml.training import FittedCandidate
+from ..profiles.reference import PROFILE_KEY
 from ..settings import Settings
 from ..tracking.datasets import as_dataset, holdout_digest
 from ..tracking.mlflow_environment import environment
@@ -114,6 +115,7 @@ def log_model(candidate: FittedCandidate, split: Split):
         input_example=example,
         pip_requirements=pip_requirements(),
         skops_trusted_types=trusted or None,
+        metadata={PROFILE_KEY: candidate.profile} if candidate.profile else None,
     )
 
 

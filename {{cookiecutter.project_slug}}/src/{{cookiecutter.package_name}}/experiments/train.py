@@ -17,6 +17,7 @@ from ..tracking import connection
 from ..tracking.model_files import check_loggable
 from ..tracking.tag_keys import ATTEMPT_TAG
 from . import pending
+from .profiling import profiled
 from .runs import candidate_tags, log_candidate, new_attempt
 
 
@@ -36,7 +37,7 @@ def train(
 ) -> TrainResult:
     """`mlops train`: one run with params, metrics, model and datasets."""
     split = load_split(settings)
-    candidate = fit_candidate(settings, split, overrides)
+    candidate = profiled(fit_candidate(settings, split, overrides), split, settings)
     if settings.tracking.pictures:
         candidate = pictured(candidate, settings)
     check_loggable(candidate.pipeline)  # refused here, before any request

@@ -31,6 +31,7 @@ from ..tracking.model_files import check_loggable
 from ..tracking.provenance import run_tags
 from ..tracking.tag_keys import ATTEMPT_TAG, HAS_MODEL_TAG, TRIAL_TAG
 from . import pending
+from .profiling import profiled
 from .runs import candidate_tags, new_attempt, param_strings
 from .search_runs import SearchRecord, TrialRecord, log_search
 
@@ -74,7 +75,7 @@ def tune(
     fitted = fit_trials(settings, split, combos, progress)
     search = Search(space, method, fitted, pick_best(fitted, settings))
     check_loggable(search.best.candidate.pipeline)  # refused here, before any request
-    chosen = search.best.candidate
+    chosen = profiled(search.best.candidate, split, settings)
     if settings.tracking.pictures:  # only the best keeps a model, so only it is pictured
         chosen = pictured(chosen, settings)
     record = _record(settings, split, search, run_name)

@@ -91,7 +91,7 @@ def predict(
         client = MlflowClient(tracking_uri=uri)
         with connection.first_contact():
             version = chosen_version(client, name, request)
-        checked, model, schema = load_verified(settings, name, version)
+        checked, model, schema, _ = load_verified(settings, name, version)
         if request.proba and not hasattr(model, "predict_proba"):
             raise BadInput("--proba: this model gives no probabilities (a regression?)")
         with AtomicTable(request.output) as table:
@@ -133,16 +133,17 @@ def chosen_version(client: MlflowClient, name: str, request: PredictRequest) -> 
 
 
 def load_verified(settings: Settings, name: str, version: ModelVersion):
-    """The pipeline and its input schema, from files verified against the pinned digest."""
+    """The pipeline, its input schema and its MLmodel metadata, from files verified against the
+    pinned digest."""
     root = settings.resolve(WORK_DIR)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"v{version.version}-", dir=root) as folder:
         checked: CheckedModel = fetch_verified(name, version, Path(folder))
-        signature = Model.load(str(checked.folder)).signature
+        spec = Model.load(str(checked.folder))
         model = checked.load()
-    if signature is None or signature.inputs is None:
+    if spec.signature is None or spec.signature.inputs is None:
         raise BadInput(f"version {version.version} of {name!r} has no input signature")
-    return checked, model, signature.inputs
+    return checked, model, spec.signature.inputs, spec.metadata or {}
 
 
 @dataclass
@@ -170,7 +171,7 @@ class Summary:
     def metrics(self) -> dict[str, float]:
         found = {"rows": float(self.rows)}
         if self.task == "classification":
-            found |= {f"share.{_metric_name(label)}": count / self.rows
+            found |= {f"share.{metric_name(label)}": count / self.rows
                       for label, count in self.labels.items()}  # fmt: skip
         elif self.rows:
             mean = self.total / self.rows
@@ -286,5 +287,5 @@ def file_sha256(path: Path) -> str:
     return total.hexdigest()
 
 
-def _metric_name(label: object) -> str:
+def metric_name(label: object) -> str:
     return METRIC_NAME.sub("_", str(label))

@@ -33,6 +33,8 @@ class FittedCandidate:
     """What the pictures are drawn from; None once logged or read back from disk."""
     pictures: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
     """File name -> content, logged under `pictures/` (drawn for the run that keeps a model)."""
+    profile: dict | None = field(default=None, repr=False, compare=False)
+    """The reference `mlops monitor` compares new data with (`profiles/`), logged in MLmodel."""
 
 
 def fit_candidate(

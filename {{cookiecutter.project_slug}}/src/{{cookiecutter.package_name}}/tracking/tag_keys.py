@@ -13,7 +13,8 @@ USER_TAG = "mlflow.user"
 
 # --- run tags: the project's ------------------------------------------------------------------
 KIND_TAG = "mlops.kind"
-"""train, trial (a tune child), tune (a tune parent), predict (a batch `mlops predict` scored)."""
+"""train, trial (a tune child), tune (a tune parent), predict (a batch `mlops predict` scored),
+monitor (a batch `mlops monitor` compared with the champion's reference)."""
 WHERE_TAG = "mlops.where"
 UV_LOCK_TAG = "mlops.uv_lock_sha256"
 CANDIDATE_TAG = "mlops.candidate"
@@ -43,6 +44,9 @@ PREDICT_MODEL_TAG = "mlops.predict.model"
 PREDICT_DIGEST_TAG = "mlops.predict.model_files_sha256"
 PREDICT_INPUT_TAG = "mlops.predict.input"
 PREDICT_INPUT_DIGEST_TAG = "mlops.predict.input_sha256"
+MONITOR_MODEL_TAG = "mlops.monitor.model"
+"""On a monitor run: `<name> v<version>` whose reference profile the batch was compared with."""
+MONITOR_INPUT_TAG = "mlops.monitor.input"
 
 # --- model version tags -----------------------------------------------------------------------
 SOURCE_RUN_TAG = "mlops.source_run"
