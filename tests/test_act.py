@@ -212,9 +212,31 @@ def test_batch_predict_scores_a_file_with_the_champion_as_the_predict_user(repo,
     assert "input and output must be absolute paths on the central PC" in relative.stdout
 
 
+def test_monitor_passes_a_batch_like_training_and_fails_on_a_shifted_one(repo, tmp_path):
+    project, _ = repo
+    if champion(repo) == "-":  # alone (-k): the lifecycle test above made the champion
+        assert mlops(repo, "train").returncode == 0
+        assert mlops(repo, "register-challenger").returncode == 0
+        assert mlops(repo, "promote").returncode == 0
+    same, shifted = tmp_path / "same.csv", tmp_path / "shifted.csv"
+    project.run(tool("uv"), "run", "--frozen", "python", "-c",
+                "import sys; from sklearn.datasets import load_breast_cancer as d; "
+                "x = d(as_frame=True).data.sample(400, random_state=1); x.to_csv(sys.argv[1], "
+                "index=False); x['mean radius'] += x['mean radius'].std(); "
+                "x.to_csv(sys.argv[2], index=False)", str(same), str(shifted),
+                timeout=300)  # fmt: skip
+    quiet = act(repo, "monitor.yml", inputs={"input": same})
+    assert succeeded(quiet), quiet.stdout[-3000:]
+    assert "no drift or decay beyond [monitor] in 400 rows" in quiet.stdout
+    alarm = act(repo, "monitor.yml", inputs={"input": shifted})
+    assert not succeeded(alarm), "drift fails the run: that is how GitHub tells the team"
+    assert "drift in mean radius" in alarm.stdout
+
+
 @pytest.mark.parametrize(
     "workflow",
-    ["register-challenger.yml", "promote.yml", "rollback.yml", "retrain.yml", "batch-predict.yml"],
+    ["register-challenger.yml", "promote.yml", "rollback.yml", "retrain.yml", "batch-predict.yml",
+     "monitor.yml"],
 )
 def test_registry_jobs_do_not_run_when_dispatched_from_another_branch(repo, workflow):
     result = act(repo, workflow, ref="refs/heads/feature")
