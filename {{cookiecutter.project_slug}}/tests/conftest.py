@@ -38,6 +38,14 @@ def model_cache(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def decisions_folder(tmp_path, monkeypatch) -> Path:
+    """Decision pictures a test's promote draws stay in the test's own folder."""
+    folder = tmp_path / "decisions"
+    monkeypatch.setenv("MLOPS_DECISIONS_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def platform_project(tmp_path_factory) -> Path:
     """The platform tests' own project (`tests/fixtures/mlops.toml`), copied out of the

@@ -10,7 +10,7 @@ balance (and metrics such as roc_auc stay defined).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,8 @@ class Improvement:
     confidence: float
     resamples: int
     rows: int
+    gains: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """The improvement on every resample: what the decision picture draws."""
 
     def text(self, metric: str) -> str:
         return (
@@ -70,10 +72,12 @@ def paired_bootstrap(
         old = scores(metric, target, champion, rows)
         return sign * (new - old)
 
+    resampled = gains(indices)
     return Improvement(
         point=float(gains(every_row)[0]),
-        lower_bound=float(np.quantile(gains(indices), 1 - confidence)),
+        lower_bound=float(np.quantile(resampled, 1 - confidence)),
         confidence=confidence,
         resamples=resamples,
         rows=len(target),
+        gains=resampled,
     )

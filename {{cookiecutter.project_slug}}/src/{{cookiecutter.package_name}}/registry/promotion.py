@@ -35,6 +35,7 @@ from ..tracking.tag_keys import (
     promotion_metric_tag,
 )
 from .approvers import check_approvers, now_utc
+from .decision_picture import draw, save, text_histogram
 from .gates import GateCheck, all_hold, check_gates, failed_names
 from .paired_bootstrap import Improvement, paired_bootstrap
 from .session import RegistrySession, open_registry
@@ -54,6 +55,11 @@ class Verdict:
     outcome: str = ""
     data_note: str = ""  # how today's holdout relates to the one the models were scored on
     replaced: ModelVersion | None = None  # a champion judged without (--without-champion)
+    gate: float = 0.0
+    """`min_improvement`, where the lower bound must land above."""
+    holdout: tuple | None = field(default=None, repr=False)
+    """(target, challenger's predictions, champion's or None): what the picture draws."""
+    picture: Path | None = None
 
     @property
     def passed(self) -> bool:
@@ -89,11 +95,17 @@ class Verdict:
             parts.append(self.improvement.text(self.primary))
         if self.checks:
             parts.append(render(self.gates_table()))
+        if self.picture is not None:
+            parts.append(f"decision picture: {self.picture}")
         return parts
 
     def markdown(self, name: str) -> str:
         verdict = "promoted" if self.passed else "refused"
         parts = [f"## Promotion of `{name}`: {verdict}", *self._parts(Table.markdown)]
+        improvement = self.improvement
+        if improvement is not None and improvement.gains is not None:
+            histogram = text_histogram(improvement.gains, improvement.lower_bound, self.gate)
+            parts.append(f"Bootstrap distribution of the improvement:\n\n```text\n{histogram}\n```")
         parts.append(self.outcome)
         return "\n\n".join(part for part in parts if part)
 
@@ -180,6 +192,7 @@ def promote(settings: Settings, dry_run: bool = False, without_champion: bool = 
         verdict = judge(settings, split, registry.name, challenger, judged_against)
         verdict.data_note = note
         verdict.replaced = champion if without_champion else None
+        verdict.picture = _picture(settings, registry.name, verdict, dry_run)
         if not verdict.passed:
             verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
         elif dry_run:
@@ -207,6 +220,8 @@ def judge(
         score(new, split.y_test, task),
         score(old, split.y_test, task) if old else None,
         primary=primary,
+        gate=settings.promotion.min_improvement,
+        holdout=(split.y_test, new, old),
     )
     if old is not None and settings.promotion.confidence > 0:
         verdict.improvement = paired_bootstrap(
@@ -223,6 +238,16 @@ def judge(
         verdict.improvement,
     )
     return verdict
+
+
+def _picture(settings: Settings, name: str, verdict: Verdict, dry_run: bool) -> Path:
+    """Drawn and saved before anything moves, so the record can name it."""
+    if not verdict.passed:
+        title = f"refused: {verdict.refusal}"
+    else:
+        title = "dry run: would promote" if dry_run else "promoted"
+    png = draw(verdict, settings, f"version {verdict.challenger.version} {title}")
+    return save(png, settings, name, str(verdict.challenger.version), now_utc())
 
 
 def _move(registry: RegistrySession, verdict: Verdict, expected: Expected) -> None:
@@ -251,6 +276,7 @@ def _promotion_tags(verdict: Verdict) -> dict[str, str]:
         "improvement": improvement.point if improvement else None,
         "improvement_lower_bound": improvement.lower_bound if improvement else None,
         "workflow_run": workflow_run_url(),
+        "picture": verdict.picture.name if verdict.picture else None,
     }
     primary = verdict.primary
     return {
