@@ -212,7 +212,7 @@ class MonitorSettings(_Section):
     min_psi: float = Field(default=0.1, ge=0)
     """... and its population stability index (on the reference's bins) reaches this: a
     difference large enough to matter, however many rows the batch has."""
-    max_decay: float = Field(default=0.02, ge=0)
+    max_decay: float = Field(default=0.01, ge=0)
     """The primary metric may fall this far (absolute) below the champion's holdout score
     before it is decay; only the bootstrap interval's far end counts (rows with the target)."""
     confidence: float = Field(default=0.95, gt=0, lt=1)
