@@ -24,8 +24,7 @@ TEMPLATE = BENCH.parent
 
 QUICK = {
     "decisions": ["--draws", "1", "--tasks", "classification"],
-    "drift_detection": ["--champions", "1", "--batches", "1", "--sizes", "200",
-                        "--training-rows", "1000"],
+    "drift_detection": ["--champions", "1", "--batches", "1", "--training-rows", "1000"],
     "footprint": ["--quick"],
     "growth": ["--draws", "1", "--refreshes", "1", "--trials", "2", "--tasks", "classification"],
     "load": ["--clients", "1", "--runs", "1", "--backends", "sqlite"],

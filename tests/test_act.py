@@ -237,7 +237,7 @@ def test_monitor_passes_a_batch_like_training_and_fails_on_a_shifted_one(repo, t
     "workflow",
     ["register-challenger.yml", "promote.yml", "rollback.yml", "retrain.yml", "batch-predict.yml",
      "monitor.yml"],
-)
+)  # fmt: skip
 def test_registry_jobs_do_not_run_when_dispatched_from_another_branch(repo, workflow):
     result = act(repo, workflow, ref="refs/heads/feature")
     assert result.returncode == 0, result.stdout[-3000:]

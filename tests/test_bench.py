@@ -31,6 +31,6 @@ def test_every_benchmark_runs_in_quick_mode(bakery):
     for name in names:
         assert f"## {name}" in result.stdout, f"{name} did not run"
     assert "| 200 |" in result.stdout, "selection printed no row"
-    assert "| 1,000 | no drift | 200 |" in result.stdout, "drift_detection printed no row"
+    assert "| 1,000 | no drift | 2,000 |" in result.stdout, "drift_detection printed no row"
     assert "- `uv run --frozen pre-commit run" in result.stdout, "pr_minutes found no job steps"
     assert "| `mlops --version` |" in result.stdout, "verb_times printed no row"
