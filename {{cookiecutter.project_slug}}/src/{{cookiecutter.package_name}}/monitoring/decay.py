@@ -34,8 +34,9 @@ class Decay:
     decayed: bool
 
     def line(self) -> str:
+        level = round(100 * self.confidence)
         return (f"{self.metric} {self.before:.4f} -> {self.now:.4f} on {self.rows:,} rows "
-                f"({self.confidence:.0%} interval {self.low:.4f} to {self.high:.4f})")  # fmt: skip
+                f"({level}% interval {self.low:.4f} to {self.high:.4f})")  # fmt: skip
 
 
 def measured(target, predictions: Predictions, before: float, settings: Settings) -> Decay:

@@ -19,9 +19,9 @@ from mlflow.entities import Metric
 from mlflow.entities.model_registry import ModelVersion
 
 from ..errors import BadInput
-from ..metric_names import validation_metric
 from ..inference.predict import load_verified, metric_name
 from ..inference.tables import table_format
+from ..metric_names import validation_metric
 from ..profiles.drift import ColumnDrift, compared
 from ..profiles.reference import PREDICTION, PROFILE_KEY
 from ..report import Table, write_step_summary
@@ -177,8 +177,9 @@ def drift_table(watched: Watched) -> Table:
     table = Table(["column", "drift", "psi", "p (corrected)", "missing", "outside categories"])
     for drift in [*watched.columns, watched.prediction]:
         table.add(drift.column, "DRIFT" if drift.drifted else "ok", f"{drift.psi:.3f}",
-                  _p(drift.p_value), f"{drift.missing_before:.1%} -> {drift.missing_now:.1%}",
-                  "" if drift.other_now is None else f"{drift.other_now:.1%}")  # fmt: skip
+                  _p(drift.p_value), f"{_percent(drift.missing_before)} -> "
+                  f"{_percent(drift.missing_now)}",
+                  "" if drift.other_now is None else _percent(drift.other_now))  # fmt: skip
     return table
 
 
@@ -186,6 +187,10 @@ def job_summary(watched: Watched) -> str:
     heading = "Retrain" if watched.alarm else "No action"
     parts = [f"### Monitor: {heading}", watched.verdict(), drift_table(watched).markdown()]
     return "\n\n".join(parts)
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.1f}" + "%"
 
 
 def _p(value: float) -> str:

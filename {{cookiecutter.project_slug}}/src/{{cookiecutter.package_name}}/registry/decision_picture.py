@@ -78,7 +78,7 @@ def _gate_panel(ax, verdict, settings: Settings) -> None:
     ax.hist(improvement.gains, bins=40, color="tab:gray", alpha=0.7)
     marks = [(improvement.point, "tab:orange", "-", f"point {improvement.point:+.4f}"),
              (improvement.lower_bound, "tab:red", "-",
-              f"{improvement.confidence:.0%} lower bound {improvement.lower_bound:+.4f}"),
+              f"{round(100 * improvement.confidence)}% lower bound {improvement.lower_bound:+.4f}"),
              (settings.promotion.min_improvement, "black", "--",
               f"min_improvement {settings.promotion.min_improvement:+.4f}")]  # fmt: skip
     for value, color, style, label in marks:
