@@ -32,9 +32,11 @@ def champion(platform_settings, tracking_server, tmp_path_factory):
         model={"registered_name": unique("monitored")},
     )
     source = write_mixed_csv(folder, settings.task, rows=1_500)
-    settings = on_server(settings, tracking_server).replace(
-        "data", source=str(source), target=TARGET, drop=[ID_COLUMN]
-    ).replace("promotion", min_value=None, confidence=0.0)
+    settings = (
+        on_server(settings, tracking_server)
+        .replace("data", source=str(source), target=TARGET, drop=[ID_COLUMN])
+        .replace("promotion", min_value=None, confidence=0.0)
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", tracking_server.url)
         patch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
