@@ -86,4 +86,3 @@ class ChampionWatch:
         if self.unreachable:
             self.log("the tracking server answers again: following champion")
         self.unreachable = False
-

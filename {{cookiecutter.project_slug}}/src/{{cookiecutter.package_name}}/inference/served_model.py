@@ -65,4 +65,3 @@ def smoke_test(model: PyFuncModel, example: str, what: str) -> str:
     if answer.status != 200:
         raise BadInput(f"{what} cannot score its own serving example: {answer.response[:200]}")
     return answer.response
-
