@@ -74,6 +74,8 @@ def test_the_demo_shows_the_whole_lifecycle(bakery, option_set, tmp_path):
     assert "registered version 1" in out and "version 1 is now champion" in out
     assert "registered version 2" in out and "champion stays: gate min_improvement failed" in out
     assert re.search(r"^\s*champion\s+1\s", out, re.M)
+    assert "week.csv: exit 0, no drift or decay beyond [monitor]" in out
+    assert re.search(r"moved.csv: exit 1, drift in ", out), "the moved column is named"
     assert "UI:" not in out, "no link to a server the demo has stopped"
     assert "mlops demo --keep-server" in out
     port = re.search(r"tracking server at http://127\.0\.0\.1:(\d+)", out)

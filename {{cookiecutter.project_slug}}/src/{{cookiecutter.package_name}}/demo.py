@@ -2,7 +2,8 @@
 
 A real `mlflow server --app-name <package>-guard` (sqlite and artifacts under `.mlops/demo/`, a
 generated admin password kept 0600 there) on a free 127.0.0.1 port: train candidates, register
-the best as challenger, promote it, train a worse one and watch the gate refuse it.
+the best as challenger, promote it, train a worse one and watch the gate refuse it, then
+monitor the champion on rows like its training data and on the same rows with a column moved.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from .central_pc.tracking_server import (
 from .errors import BadInput
 from .experiments.train import train
 from .ml.cross_validation import scores_line
+from .ml.data import load_split
+from .ml.features import column_roles
+from .monitoring.monitor import MonitorRequest, monitor
 from .process import free_port, hold_in_foreground
 from .registry.candidate_search import CandidateFilter
 from .registry.challenger import register_challenger
@@ -112,8 +116,24 @@ def _lifecycle(settings: Settings, plan: DemoPlan, server: LocalServer, echo) ->
     second = promote(settings)
     echo(_indent(second.text()) + "\n   " + second.outcome)
     echo("\n6. status\n" + _indent(status(settings).text))
+    _monitoring(settings, echo)
     password_file = server.paths.admin_password_file
     return DemoResult(server.url, str(password_file), first.outcome, second.outcome, server)
+
+
+def _monitoring(settings: Settings, echo) -> None:
+    """Two checks of the champion: this week's rows, then the same rows with a column moved."""
+    split = load_split(settings)
+    week = split.x_train.sample(min(300, len(split.x_train)), random_state=0)
+    column = column_roles(split.x_train, settings.data).numeric[0]
+    moved = week.assign(**{column: week[column] + split.x_train[column].std()})
+    folder = settings.resolve(DEMO_DIR)
+    echo(f"\n7. monitor: {len(week)} rows like the training data, then the same with '{column}' "
+         "moved by one standard deviation")  # fmt: skip
+    for name, rows in (("week.csv", week), ("moved.csv", moved)):
+        rows.to_csv(folder / name, index=False)
+        watched = monitor(settings, MonitorRequest(folder / name))
+        echo(f"   {name}: exit {1 if watched.alarm else 0}, {watched.verdict()}")
 
 
 def _indent(text: str) -> str:
