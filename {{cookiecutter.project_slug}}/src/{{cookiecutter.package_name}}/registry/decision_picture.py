@@ -97,12 +97,14 @@ def _per_class(ax, target, new: Predictions, old: Predictions | None, verdict) -
     ours = f1_score(target, new.labels, labels=classes, average=None, zero_division=0)
     ax.bar(positions - width / 2, ours, width, label=f"challenger v{verdict.challenger.version}",
            color="tab:orange")  # fmt: skip
+    lowest = float(ours.min())
     if old is not None:
         theirs = f1_score(target, old.labels, labels=classes, average=None, zero_division=0)
         ax.bar(positions + width / 2, theirs, width, color="tab:blue",
                label=f"champion v{verdict.champion.version}")  # fmt: skip
+        lowest = min(lowest, float(theirs.min()))
     ax.set_xticks(positions, [str(c) for c in classes])
-    ax.set_ylim(0, 1)
+    ax.set_ylim(max(0.0, lowest - 0.1), 1)  # the differences, not the bars' common base
     ax.set_title("F1 of each class on the holdout")
     ax.legend(fontsize=8)
 
