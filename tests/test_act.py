@@ -104,6 +104,14 @@ def champion(repo) -> str:
     return server.alias(project.answers["registered_model_name"], "champion")
 
 
+def ensure_champion(repo) -> None:
+    """Run alone (-k), a test makes the champion the lifecycle test would have made."""
+    if champion(repo) == "-":
+        assert mlops(repo, "train").returncode == 0
+        assert mlops(repo, "register-challenger").returncode == 0
+        assert mlops(repo, "promote").returncode == 0
+
+
 def succeeded(result) -> bool:
     return result.returncode == 0 and "Job succeeded" in result.stdout
 
@@ -161,10 +169,7 @@ def params(run: dict) -> dict[str, str]:
 
 
 def test_retrain_refits_the_champions_configuration_and_registers_the_best(repo):
-    if champion(repo) == "-":  # alone (-k): the lifecycle test above made the champion
-        assert mlops(repo, "train").returncode == 0
-        assert mlops(repo, "register-challenger").returncode == 0
-        assert mlops(repo, "promote").returncode == 0
+    ensure_champion(repo)
     crowned = run_of(repo, "champion")
     retrained = act(repo, "retrain.yml", variables={"PROMOTE_AFTER_RETRAIN": "true"})
     shown = retrained.stdout
@@ -187,10 +192,7 @@ def test_retrain_refits_the_champions_configuration_and_registers_the_best(repo)
 
 def test_batch_predict_scores_a_file_with_the_champion_as_the_predict_user(repo, tmp_path):
     project, server = repo
-    if champion(repo) == "-":  # alone (-k): the lifecycle test above made the champion
-        assert mlops(repo, "train").returncode == 0
-        assert mlops(repo, "register-challenger").returncode == 0
-        assert mlops(repo, "promote").returncode == 0
+    ensure_champion(repo)
     source, output = tmp_path / "week.csv", tmp_path / "scored.csv"
     project.run(tool("uv"), "run", "--frozen", "python", "-c",
                 "import sys; from sklearn.datasets import load_breast_cancer as d; "
@@ -214,10 +216,7 @@ def test_batch_predict_scores_a_file_with_the_champion_as_the_predict_user(repo,
 
 def test_monitor_passes_a_batch_like_training_and_fails_on_a_shifted_one(repo, tmp_path):
     project, _ = repo
-    if champion(repo) == "-":  # alone (-k): the lifecycle test above made the champion
-        assert mlops(repo, "train").returncode == 0
-        assert mlops(repo, "register-challenger").returncode == 0
-        assert mlops(repo, "promote").returncode == 0
+    ensure_champion(repo)
     same, shifted = tmp_path / "same.csv", tmp_path / "shifted.csv"
     project.run(tool("uv"), "run", "--frozen", "python", "-c",
                 "import sys; from sklearn.datasets import load_breast_cancer as d; "
