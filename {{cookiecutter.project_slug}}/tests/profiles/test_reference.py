@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from {{ cookiecutter.package_name }}.profiles.reference import (
     binned,
     column_profile,
+    readable,
     reference_counts,
     reference_profile,
 )
@@ -62,3 +63,15 @@ def test_every_new_value_lands_in_exactly_one_bin(training, new):
     profile = column_profile(pd.Series(training, dtype=float), numeric=True, max_categories=10)
     counts = binned(profile, pd.Series(new, dtype=float))
     assert counts.sum() == len(new) and len(counts) == len(reference_counts(profile))
+
+
+def test_only_a_profile_of_this_layout_is_read():
+    frame = training_part(500)
+    good = reference_profile(frame, ["spend", "visits"], np.zeros(len(frame)), "classification",
+                             max_categories=50)  # fmt: skip
+    assert readable(json.loads(json.dumps(good))) == good
+    crafted = json.loads(json.dumps(good))
+    crafted["columns"]["spend"]["edges"] = [3.0, 1.0]  # unsorted, and one edge short
+    assert readable(crafted) is None
+    for broken in (None, [], {"format": 99}, {**good, "prediction": "x"}):
+        assert readable(broken) is None

@@ -23,7 +23,7 @@ from ..inference.predict import load_verified, metric_name
 from ..inference.tables import table_format
 from ..metric_names import validation_metric
 from ..profiles.drift import ColumnDrift, compared
-from ..profiles.reference import PREDICTION, PROFILE_KEY
+from ..profiles.reference import PREDICTION, PROFILE_KEY, readable
 from ..report import Table, write_step_summary
 from ..settings import Settings
 from ..tracking import connection
@@ -104,11 +104,16 @@ def monitor(settings: Settings, request: MonitorRequest,
 
 
 def _reference(metadata: dict, version: ModelVersion) -> dict:
-    profile = metadata.get(PROFILE_KEY)
-    if not isinstance(profile, dict):
+    if PROFILE_KEY not in metadata:
         raise BadInput(
             f"version {version.version} of {version.name!r} carries no reference profile "
             "(trained before mlops monitor existed): retrain, register-challenger and promote"
+        )
+    profile = readable(metadata[PROFILE_KEY])
+    if profile is None:
+        raise BadInput(
+            f"version {version.version} of {version.name!r} carries a reference profile this "
+            "project did not write: retrain, register-challenger and promote"
         )
     return profile
 

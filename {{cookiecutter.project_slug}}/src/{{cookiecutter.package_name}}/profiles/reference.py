@@ -60,6 +60,38 @@ def column_profile(values: pd.Series, numeric: bool, max_categories: int) -> Col
             "missing": missing}  # fmt: skip
 
 
+def readable(profile: object) -> dict[str, Any] | None:
+    """The profile if it has the layout this module writes, else None. It was written by
+    whoever trained the model (then pinned): monitor must not trust its shape blindly."""
+    if not isinstance(profile, dict) or profile.get("format") != FORMAT:
+        return None
+    columns = profile.get("columns")
+    if not isinstance(columns, dict):
+        return None
+    every = [*columns.values(), profile.get("prediction")]
+    return profile if all(_readable_column(column) for column in every) else None
+
+
+def _readable_column(column: object) -> bool:
+    if not isinstance(column, dict) or not _count(column.get("missing")):
+        return False
+    counts = column.get("counts")
+    if not isinstance(counts, list) or not all(_count(c) for c in counts):
+        return False
+    if column.get("kind") == "number":
+        edges = column.get("edges")
+        return (isinstance(edges, list) and len(counts) == len(edges) + 1
+                and all(isinstance(e, (int, float)) for e in edges)
+                and edges == sorted(edges))  # fmt: skip
+    values = column.get("values")
+    return (column.get("kind") == "category" and isinstance(values, list)
+            and len(values) == len(counts) and _count(column.get("other")))  # fmt: skip
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def labels(values: pd.Series) -> pd.Series:
     """Categories as text, one spelling per value: 1, 1.0 and "1" are the same category (a
     column read from CSV with a gap turns its integers into floats)."""
