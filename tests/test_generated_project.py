@@ -37,7 +37,7 @@ def test_the_generated_tests_pass(bakery, request, option_set):
     bake_ = request.getfixturevalue("edited") if option_set == "edited" else bakery(option_set)
     bake_.sync()
     result = bake_.run(tool("uv"), "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider",
-                       *SELECTIONS[option_set], check=False, timeout=1800)  # fmt: skip
+                       *SELECTIONS[option_set], check=False, timeout=2400)  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
 
