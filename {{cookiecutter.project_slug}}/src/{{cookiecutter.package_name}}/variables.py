@@ -7,6 +7,8 @@ keep their meaning; they are not listed here.
 
 CONFIG_ENV = "MLOPS_CONFIG"
 """The `mlops.toml` to use instead of the nearest one from the working directory upwards."""
+DECISIONS_DIR_ENV = "MLOPS_DECISIONS_DIR"
+"""Where promote saves its decision pictures (default `.mlops/decisions`)."""
 DRY_RUN_ENV = "MLOPS_DRY_RUN"
 """`--dry-run` for register-challenger, promote and rollback (the workflows' dry-run input)."""
 MODEL_CACHE_ENV = "MLOPS_MODEL_CACHE"
@@ -19,7 +21,8 @@ SERVE_TOKEN_ENV = "MLOPS_SERVE_TOKEN"  # noqa: S105 (the variable's name, not a 
 """The bearer token `mlops serve` asks of every request; required to listen beyond 127.0.0.1."""
 
 SET_BY_USERS = (
-    CONFIG_ENV, DRY_RUN_ENV, MODEL_CACHE_ENV, PENDING_DIR_ENV, PROGRESS_ENV, SERVE_TOKEN_ENV,
+    CONFIG_ENV, DECISIONS_DIR_ENV, DRY_RUN_ENV, MODEL_CACHE_ENV, PENDING_DIR_ENV, PROGRESS_ENV,
+    SERVE_TOKEN_ENV,
 )  # fmt: skip
 
 # Set by `mlops server start` and `mlops serve` for the processes they start, never by a user:

@@ -32,16 +32,20 @@ def challenger(settings, factor: float) -> str:
     return register_challenger(settings, newer_than_challenger=True, min_value=None).version
 
 
+def weak(settings) -> float:
+    """A factor that regularises the configured model far too much, whatever its task."""
+    return {"C": 1e-4, "alpha": 1e4}[next(iter(settings.model.params))]
+
+
 def test_a_promotion_draws_its_decision_and_names_the_picture_in_its_record(
     confident, as_admin, decisions_folder, tmp_path, monkeypatch
 ):
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    name = next(iter(confident.model.params))
-    challenger(confident, {"C": 1e-4, "alpha": 1e4}[name])
+    challenger(confident, weak(confident))
     first = promote(confident)
     assert first.passed and first.picture.read_bytes().startswith(PNG)
-    better = challenger(confident, 1e4)
+    better = challenger(confident, 1)  # the configured value, far from the weak one
     verdict = promote(confident)
     assert verdict.passed and aliased(confident, CHAMPION).version == better
     assert verdict.picture.parent == decisions_folder and f"-v{better}-" in verdict.picture.name
@@ -58,7 +62,7 @@ def test_refused_and_dry_run_decisions_are_pictured_too(confident, as_admin, dec
     challenger(confident, 1)
     assert promote(confident, dry_run=True).picture.exists()
     promote(confident)
-    challenger(confident, 1e-4)
+    challenger(confident, weak(confident))
     refused = promote(confident)
     assert not refused.passed and refused.picture.exists()
     assert len(list(decisions_folder.glob("*.png"))) == 3

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..ml.metrics import Predictions
 from ..settings import Settings
+from ..variables import DECISIONS_DIR_ENV
 
-DECISIONS_DIR_ENV = "MLOPS_DECISIONS_DIR"
 DECISIONS_DIR = ".mlops/decisions"
 BARS = "·▁▂▃▄▅▆▇█"
 
@@ -37,7 +37,12 @@ def decisions_dir(settings: Settings) -> Path:
 def save(png: bytes, settings: Settings, name: str, version: str, stamp: str) -> Path:
     folder = decisions_dir(settings)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"{_safe(name)}-v{version}-{stamp.replace(':', '')}.png"
+    base = f"{_safe(name)}-v{version}-{stamp.replace(':', '')}"
+    path = folder / f"{base}.png"
+    for number in range(2, 1000):  # a dry run and the promotion within one second
+        if not path.exists():
+            break
+        path = folder / f"{base}-{number}.png"
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(png)
     partial.replace(path)
