@@ -142,6 +142,11 @@ def test_the_workflows_move_aliases_and_refuse_when_they_must(repo):
     assert not succeeded(refused)
     assert "gate min_improvement failed" in refused.stdout
     assert champion(repo) == "2"
+    decisions = decision_runs(repo)
+    assert [run["data"]["tags"]["mlops.decision.verdict"] for run in decisions] == [
+        "promote", "promote", "refuse"]  # fmt: skip
+    assert {run["info"]["user_id"] for run in decisions} == {CI_USER}
+    assert all(picture_of(repo, run).endswith(".png") for run in decisions)
 
     outsider = act(repo, "rollback.yml", actor=OUTSIDER)
     assert not succeeded(outsider)
@@ -162,6 +167,32 @@ def run_of(repo, alias: str) -> dict:
     }).json()["model_version"]  # fmt: skip
     return requests.get(f"{api}/runs/get", params={"run_id": version["run_id"]}, auth=auth,
                         timeout=30).json()["run"]  # fmt: skip
+
+
+def decision_runs(repo) -> list[dict]:
+    """Promote's runs in the decisions experiment, oldest first, read as the admin."""
+    project, server = repo
+    auth, api = ("admin", server.admin_password), f"{server.url}/api/2.0/mlflow"
+    name = f"{project.answers['experiment_name']}-decisions"
+    experiment = requests.get(f"{api}/experiments/get-by-name", auth=auth, timeout=30,
+                              params={"experiment_name": name}).json()["experiment"]  # fmt: skip
+    runs = requests.post(f"{api}/runs/search", auth=auth, timeout=30, json={
+        "experiment_ids": [experiment["experiment_id"]], "order_by": ["attributes.start_time ASC"],
+    }).json()["runs"]  # fmt: skip
+    return [
+        {"info": run["info"], "data": {"tags": {t["key"]: t["value"] for t in run["data"]["tags"]}}}
+        for run in runs
+    ]
+
+
+def picture_of(repo, run: dict) -> str:
+    """The one file under the decision run's `decision/` folder."""
+    _, server = repo
+    where = {"run_id": run["info"]["run_id"], "path": "decision"}
+    listed = requests.get(f"{server.url}/api/2.0/mlflow/artifacts/list", params=where,
+                          auth=("admin", server.admin_password), timeout=30).json()  # fmt: skip
+    (found,) = listed["files"]
+    return found["path"]
 
 
 def params(run: dict) -> dict[str, str]:

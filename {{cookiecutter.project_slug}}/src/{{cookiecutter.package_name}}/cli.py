@@ -61,8 +61,8 @@ pass_context = click.make_pass_decorator(Context)
 WORKFLOW_ORDER = (
     "demo", "train", "tune", "upload-pending", "register-challenger", "promote", "rollback",
     "status", "predict", "monitor", "serve", "doctor", "server", "tunnel",
-    "start", "add-user", "set-password", "remove-user", "backup", "restore", "gc", "upgrade",
-    "migrate",
+    "start", "add-user", "set-role", "set-password", "remove-user", "backup", "restore", "gc",
+    "upgrade", "migrate",
 )  # fmt: skip
 
 
@@ -360,13 +360,27 @@ def server_add_user(ctx: Context, name: str, role: str) -> None:
     """Create a user (password from a prompt, or stdin) and grant the role's permissions.
 
     reader: READ on the experiment and the model; member: EDIT on the experiment (log runs);
-    ci: READ on the experiment, EDIT on the model (register, move aliases).
+    ci: READ on the experiment, EDIT on the model (register, move aliases) and on the
+    decisions experiment (promote's records). All three read the decisions experiment.
     """
     password = read_password(f"Password for {name}")
     with progress.step(f"add-user: loading MLflow, creating {name!r} and its grants"):
         from .central_pc.users import add_user
 
         done = add_user(ctx.settings, name, role, password)
+    click.echo(done)
+
+
+@server.command(name="set-role")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "member", "ci"]), required=True)
+@pass_context
+def server_set_role(ctx: Context, name: str, role: str) -> None:
+    """Give an existing user a role's grants (a new role, or grants a project upgrade added)."""
+    with progress.step(f"set-role: loading MLflow, granting {role} to {name!r}"):
+        from .central_pc.users import set_role
+
+        done = set_role(ctx.settings, name, role)
     click.echo(done)
 
 

@@ -22,6 +22,7 @@ from .settings import Settings
 from .tracking.probes import (
     CONFIG,
     FAIL,
+    SERVER,
     TIMEOUT_S,
     CheckResult,
     Probe,
@@ -55,6 +56,7 @@ def diagnose(settings: Settings) -> Iterator[CheckResult]:
     if server_ok:
         yield _safely(experiment_permission, probe, settings.tracking.experiment)
         yield _safely(model_permission, probe, settings.model.registered_name)
+        yield _safely(decisions_permission, probe, settings.tracking.decisions_experiment)
     yield from tunnel_checks(settings, probe)
     yield from serve_checks(settings)
     yield from disk_space(settings)
@@ -153,6 +155,22 @@ def experiment_permission(probe: Probe, name: str) -> CheckResult:
     if failure:
         return failure
     level = _permission(probe, "experiment", body["experiment"]["experiment_id"]) or "readable"
+    return passed(check, f"{level} on {name!r}")
+
+
+def decisions_permission(probe: Probe, name: str) -> CheckResult:
+    """Every role reads promote's decisions; a user made before they existed lacks the grant."""
+    check = "decisions permission"
+    response = probe.get("/api/2.0/mlflow/experiments/get-by-name", experiment_name=name)
+    if response.status_code in (403, 404):
+        problem = "no permission (403)" if response.status_code == 403 else "does not exist yet"
+        return failed(check, f"{problem} on experiment {name!r}",
+                      "ask the admin: mlops server set-role NAME --role ROLE (grants, creates it)",
+                      CONFIG if response.status_code == 404 else SERVER)  # fmt: skip
+    if response.status_code != 200:
+        return failed(check, f"answered {response.status_code}", "see the server log")
+    experiment_id = response.json()["experiment"]["experiment_id"]
+    level = _permission(probe, "experiment", experiment_id) or "readable"
     return passed(check, f"{level} on {name!r}")
 
 

@@ -63,6 +63,12 @@ class TrackingSettings(_Section):
     """Draw the pictures of each run that keeps a model (`ml/pictures.py`): two more requests
     and a few seconds of drawing; false skips them."""
 
+    @property
+    def decisions_experiment(self) -> str:
+        """Where promote logs each decision: beside the team's experiment, not in it, so the
+        CI user may write there without ever being able to log a candidate run."""
+        return f"{self.experiment}-decisions"
+
     @field_validator("uri")
     @classmethod
     def _a_server_url(cls, value: str) -> str:

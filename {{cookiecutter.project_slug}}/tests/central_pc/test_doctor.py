@@ -53,6 +53,7 @@ def test_everything_passes_for_a_member(team, run_doctor):
         assert lines[check].startswith("ok "), lines[check]
     assert f"EDIT on '{team.tracking.experiment}'" in lines["experiment permission"]
     assert f"READ on '{team.model.registered_name}'" in lines["model permission"]
+    assert f"READ on '{team.tracking.decisions_experiment}'" in lines["decisions permission"]
     assert lines["tunnel"].startswith("skip") and lines["allowed hosts"].startswith("skip")
     disk = lines["disk space (data dir)"]
     assert disk.startswith("ok ") and "GiB free" in disk
@@ -63,6 +64,26 @@ def test_the_ci_user_edits_the_model(team, run_doctor):
     code, lines = run_doctor(user, password)
     assert code == 0
     assert f"EDIT on '{team.model.registered_name}'" in lines["model permission"]
+    assert f"EDIT on '{team.tracking.decisions_experiment}'" in lines["decisions permission"]
+
+
+def test_a_user_from_before_the_decisions_experiment_is_told_the_command(
+    team, tracking_server, run_doctor
+):
+    user, password = new_user(team, "ci")
+    auth = ("admin", tracking_server.admin_password)
+    decisions = requests.get(
+        f"{tracking_server.url}/api/2.0/mlflow/experiments/get-by-name", auth=auth, timeout=10,
+        params={"experiment_name": team.tracking.decisions_experiment},
+    ).json()["experiment"]["experiment_id"]  # fmt: skip
+    requests.post(
+        f"{tracking_server.url}/api/3.0/mlflow/users/permissions/revoke", auth=auth, timeout=10,
+        json={"username": user, "resource_type": "experiment", "resource_id": decisions},
+    ).raise_for_status()  # fmt: skip
+    code, lines = run_doctor(user, password)
+    assert code == 3
+    assert "no permission (403)" in lines["decisions permission"]
+    assert "mlops server set-role NAME --role ROLE" in lines["decisions permission"]
 
 
 def test_a_wrong_password_fails_with_its_fix(team, run_doctor):

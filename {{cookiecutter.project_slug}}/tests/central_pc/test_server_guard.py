@@ -67,6 +67,7 @@ class Team:
     own_run: str  # the member's own run
     teammate_run: str  # another member's run
     frozen_run: str  # the member's own run, with a registered version
+    decisions_id: str  # the experiment promote logs its decisions to
 
     def new_file(self, run_id: str) -> str:
         return f"{self.experiment_id}/{run_id}/artifacts/new-{uuid.uuid4().hex}.txt"
@@ -112,6 +113,9 @@ def request_for(cell: str, team: Team, role: str) -> dict:
         ),
         f"`POST {api}/runs/create`": lambda: (
             "POST", f"{api}/runs/create", {"json": {"experiment_id": team.experiment_id}}
+        ),
+        f"`POST {api}/runs/create` (in the decisions experiment)": lambda: (
+            "POST", f"{api}/runs/create", {"json": {"experiment_id": team.decisions_id}}
         ),
         "`POST /ajax-api/2.0/mlflow/runs/search`": lambda: (
             "POST", "/ajax-api/2.0/mlflow/runs/search",
@@ -293,6 +297,9 @@ def team(matrix_server, platform_settings) -> Team:
         own_run=own.info.run_id,
         teammate_run=teammate.create_run(experiment.experiment_id).info.run_id,
         frozen_run=frozen.info.run_id,
+        decisions_id=admin.get_experiment_by_name(
+            settings.tracking.decisions_experiment
+        ).experiment_id,
     )
 
 

@@ -57,9 +57,43 @@ def cli_config(team, tracking_server, tmp_path, monkeypatch):
 
 
 def test_the_roles_are_least_privilege():
-    assert ROLES["reader"] == {"experiment": "READ", "registered_model": "READ"}
-    assert ROLES["member"] == {"experiment": "EDIT", "registered_model": "READ"}
-    assert ROLES["ci"] == {"experiment": "READ", "registered_model": "EDIT"}
+    grants = {role: tuple(ROLES[role].values()) for role in ROLES}
+    # experiment, decisions, registered model: only CI writes decisions and moves aliases
+    assert grants == {
+        "reader": ("READ", "READ", "READ"),
+        "member": ("EDIT", "READ", "READ"),
+        "ci": ("READ", "EDIT", "EDIT"),
+    }
+    kinds = ["experiment", "decisions", "registered_model"]
+    assert all(list(ROLES[role]) == kinds for role in ROLES)
+
+
+def decisions_id(client: MlflowClient, team) -> str:
+    return client.get_experiment_by_name(team.tracking.decisions_experiment).experiment_id
+
+
+@pytest.mark.parametrize("role", ["reader", "member"])
+def test_readers_and_members_read_the_decisions_but_cannot_log_one(
+    team, registry, tracking_server, monkeypatch, role
+):
+    name, password = new_user(team, role)
+    user = client_as(monkeypatch, tracking_server.url, name, password)
+    decisions = decisions_id(user, team)
+    assert user.search_runs([decisions]) == []
+    with pytest.raises(MlflowException, match=DENIED):
+        user.create_run(decisions)
+
+
+def test_ci_logs_decisions_but_no_run_of_the_team_experiment(
+    team, registry, tracking_server, monkeypatch
+):
+    experiment_id, _ = registry
+    name, password = new_user(team, "ci")
+    ci = client_as(monkeypatch, tracking_server.url, name, password)
+    run = ci.create_run(decisions_id(ci, team))
+    ci.set_terminated(run.info.run_id)
+    with pytest.raises(MlflowException, match=DENIED):
+        ci.create_run(experiment_id)
 
 
 def test_a_reader_reads_but_cannot_log_or_move_aliases(
@@ -139,6 +173,20 @@ def test_set_password_replaces_the_old_one(team, cli_config, tracking_server, mo
     assert status(tracking_server.url, (name, old)) == 401
 
 
+def test_set_role_changes_a_users_grants_and_a_rerun_changes_nothing(
+    team, cli_config, registry, tracking_server, monkeypatch, capsys
+):
+    experiment_id, _ = registry
+    name, password = new_user(team, "reader")
+    for _ in range(2):
+        assert main(["server", "set-role", name, "--role", "member"]) == 0
+        assert f"'{name}' is now member: EDIT on experiment" in capsys.readouterr().out
+    member = client_as(monkeypatch, tracking_server.url, name, password)
+    member.set_terminated(member.create_run(experiment_id).info.run_id)
+    with pytest.raises(MlflowException, match=DENIED):
+        member.create_run(decisions_id(member, team))
+
+
 def test_remove_user_locks_them_out(team, cli_config, tracking_server, capsys):
     name, password = new_user(team, "member")
     assert main(["server", "remove-user", name]) == 0
@@ -153,11 +201,13 @@ def test_remove_user_locks_them_out(team, cli_config, tracking_server, capsys):
         (["add-user", unique("empty")], "", "at least 12 characters"),
         (["add-user", "bad:name"], PASSWORD, "invalid user name"),
         (["set-password", unique("ghost")], PASSWORD, "no user"),
+        (["set-role", unique("ghost"), "--role", "ci"], "", "no user"),
         (["remove-user", unique("ghost")], "", "no user"),
         (["remove-user", "admin"], "", "cannot remove itself"),
     ],
-    ids=["exists", "short", "empty", "bad-name", "set-ghost", "remove-ghost", "remove-admin"],
-)
+    ids=["exists", "short", "empty", "bad-name", "set-ghost", "role-ghost", "remove-ghost",
+         "remove-admin"],
+)  # fmt: skip
 def test_bad_user_commands_are_one_line_and_exit_2(
     team, cli_config, monkeypatch, capsys, args, stdin, message
 ):

@@ -153,6 +153,17 @@ def test_bad_input_is_one_line_exit_2_and_no_record(as_member, tmp_path, capsys,
     assert len(monitor_runs(as_member)) == recorded
 
 
+def test_outcomes_spelt_another_way_are_bad_input_not_decay(as_member, tmp_path, capsys):
+    if as_member.task != "classification":
+        pytest.skip("only classes have a spelling")
+    frame = week(as_member).assign(**{TARGET: lambda f: f[TARGET].str.upper()})
+    recorded = len(monitor_runs(as_member))
+    assert check(tmp_path, frame) == 2
+    error = one_line_error(capsys)
+    assert f"column {TARGET!r} holds none of the classes the model learned ('no'" in error
+    assert len(monitor_runs(as_member)) == recorded
+
+
 def test_a_reader_checks_without_a_record(champion, as_admin, tmp_path, capsys, monkeypatch):
     settings, config = champion
     user, password = new_user(settings, "reader")

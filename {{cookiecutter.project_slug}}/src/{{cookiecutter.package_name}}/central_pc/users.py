@@ -1,19 +1,24 @@
 """Users and their roles on the team's server, through MLflow's own basic-auth admin client.
 
 The server runs with `default_permission = NO_PERMISSIONS`: a user sees nothing until granted.
-A role is a fixed pair of grants on the configured experiment and registered model:
+A role is a fixed set of grants on the configured experiment, its decisions experiment
+(`<experiment>-decisions`, where promote logs each decision) and the registered model:
 
-| role     | experiment | registered model | for                                          |
-|----------|------------|------------------|----------------------------------------------|
-| `reader` | READ       | READ             | the team manager, reviewers                  |
-| `member` | EDIT       | READ             | model developers: log runs from Colab        |
-| `ci`     | READ       | EDIT             | GitHub Actions: register versions, move aliases |
+| role     | experiment | decisions | registered model | for                                  |
+|----------|------------|-----------|------------------|--------------------------------------|
+| `reader` | READ       | READ      | READ             | the team manager, reviewers          |
+| `member` | EDIT       | READ      | READ             | model developers: log runs from Colab |
+| `ci`     | READ       | EDIT      | EDIT             | GitHub Actions: register, promote    |
 
 The CI user needs no MANAGE: the project never deletes an alias (see `rollback`), so it cannot
-delete the model or grant anything to anyone.
+delete the model or grant anything to anyone. It writes runs only to the decisions experiment,
+which no verb searches for candidates.
 
-A grant on a resource that does not exist yet succeeds and means nothing, so both are created
-first. Admin commands talk to the server on this PC (`[server] host/port`) as the admin whose
+A grant on a resource that does not exist yet succeeds and means nothing, so all three are
+created first. `set-role` gives an existing user a role's grants (a changed role, or the grants
+a newer version of the project adds).
+
+Admin commands talk to the server on this PC (`[server] host/port`) as the admin whose
 password `mlops server start` stored in the data dir, unless MLFLOW_TRACKING_USERNAME and
 MLFLOW_TRACKING_PASSWORD name another admin.
 """
@@ -44,10 +49,11 @@ from .tracking_server import (
 )
 
 ROLES = {
-    "reader": {"experiment": "READ", "registered_model": "READ"},
-    "member": {"experiment": "EDIT", "registered_model": "READ"},
-    "ci": {"experiment": "READ", "registered_model": "EDIT"},
+    "reader": {"experiment": "READ", "decisions": "READ", "registered_model": "READ"},
+    "member": {"experiment": "EDIT", "decisions": "READ", "registered_model": "READ"},
+    "ci": {"experiment": "READ", "decisions": "EDIT", "registered_model": "EDIT"},
 }
+RESOURCE_TYPES = {"experiment": "experiment", "decisions": "experiment"}
 # Basic auth splits "user:password" on the first colon; keep names plain
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
@@ -115,23 +121,34 @@ def _code(exc: MlflowException) -> str:
     return exc.error_code or ""
 
 
-def ensure_resources(client: MlflowClient, settings: Settings) -> str:
-    """The configured experiment and registered model, created when missing (a grant on a
-    resource that does not exist yet succeeds and means nothing); the experiment id."""
-    experiment_id = ensure_experiment(client, settings.tracking.experiment)
+def ensure_resources(client: MlflowClient, settings: Settings) -> dict[str, str]:
+    """The experiments and registered model a role grants on, created when missing (a grant on
+    a resource that does not exist yet succeeds and means nothing); each one's id by kind."""
     ensure_registered_model(client, settings.model.registered_name)
-    return experiment_id
+    return {
+        "experiment": ensure_experiment(client, settings.tracking.experiment),
+        "decisions": ensure_experiment(client, settings.tracking.decisions_experiment),
+        "registered_model": settings.model.registered_name,
+    }
+
+
+def _grants(role: str) -> str:
+    return ", ".join(f"{permission} on {kind}" for kind, permission in ROLES[role].items())
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise BadInput(f"unknown role {role!r} ({', '.join(ROLES)})")
 
 
 def add_user(settings: Settings, name: str, role: str, password: str) -> str:
     """Create the user and grant the role; nothing is left behind when a step fails."""
     check_username(name)
     check_password(password)
-    if role not in ROLES:
-        raise BadInput(f"unknown role {role!r} ({', '.join(ROLES)})")
+    _check_role(role)
     who = admin(settings)
     with session(who):
-        experiment_id = ensure_resources(MlflowClient(tracking_uri=who.url), settings)
+        resources = ensure_resources(MlflowClient(tracking_uri=who.url), settings)
         client = auth_client(who.url)
         try:
             client.create_user(name, password)
@@ -141,20 +158,45 @@ def add_user(settings: Settings, name: str, role: str, password: str) -> str:
                     f"user {name!r} already exists (mlops server set-password, or remove-user)"
                 ) from None
             raise
-        resources = {
-            "experiment": experiment_id,
-            "registered_model": settings.model.registered_name,
-        }
         try:
             for kind, permission in ROLES[role].items():
-                client.grant_user_permission(name, kind, resources[kind], permission)
+                resource_type = RESOURCE_TYPES.get(kind, kind)
+                client.grant_user_permission(name, resource_type, resources[kind], permission)
         except BaseException:
             client.delete_user(name)
             raise
-    grants = ", ".join(f"{permission} on {kind}" for kind, permission in ROLES[role].items())
+    return f"created {name!r} as {role}: {_grants(role)} ({_names(settings)})"
+
+
+def set_role(settings: Settings, name: str, role: str) -> str:
+    """Give an existing user exactly the role's grants on the team's resources: each grant is
+    replaced (MLflow refuses a second grant on one resource), so a rerun changes nothing."""
+    check_username(name)
+    _check_role(role)
+    who = admin(settings)
+    with session(who):
+        resources = ensure_resources(MlflowClient(tracking_uri=who.url), settings)
+        client = auth_client(who.url)
+        try:
+            client.get_user(name)
+        except MlflowException as exc:
+            raise _missing_user(exc, name) from None
+        for kind, permission in ROLES[role].items():
+            resource_type = RESOURCE_TYPES.get(kind, kind)
+            try:
+                client.revoke_user_permission(name, resource_type, resources[kind])
+            except MlflowException as exc:
+                if _code(exc) != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+            client.grant_user_permission(name, resource_type, resources[kind], permission)
+    return f"{name!r} is now {role}: {_grants(role)} ({_names(settings)})"
+
+
+def _names(settings: Settings) -> str:
+    tracking = settings.tracking
     return (
-        f"created {name!r} as {role}: {grants} "
-        f"({settings.tracking.experiment!r} / {settings.model.registered_name!r})"
+        f"{tracking.experiment!r}, {tracking.decisions_experiment!r} / "
+        f"{settings.model.registered_name!r}"
     )
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from ..errors import BadInput
 from ..ml.metrics import METRICS, Predictions
+from ..profiles.reference import labels
 from ..registry.resampled_scores import scores
 from ..settings import Settings
 
@@ -37,6 +40,21 @@ class Decay:
         level = round(100 * self.confidence)
         return (f"{self.metric} {self.before:.4f} -> {self.now:.4f} on {self.rows:,} rows "
                 f"({level}% interval {self.low:.4f} to {self.high:.4f})")  # fmt: skip
+
+
+def check_labels(target, classes, column: str) -> None:
+    """Outcomes none of which is a class the model learned are spelt another way ("Yes" for
+    "yes"), not a model that got every row wrong: bad input, not decay. One known class is
+    enough to score (a class the model never learned then counts as an error)."""
+    if classes is None or len(target) == 0:
+        return
+    learned = set(labels(pd.Series(np.asarray(classes))))
+    if not set(labels(pd.Series(np.asarray(target)))) & learned:
+        shown = ", ".join(repr(c) for c in sorted(learned)[:5])
+        raise BadInput(
+            f"column {column!r} holds none of the classes the model learned ({shown}): spell "
+            "them as in the training data, or drop the column to check drift alone"
+        )
 
 
 def measured(target, predictions: Predictions, before: float, settings: Settings) -> Decay:

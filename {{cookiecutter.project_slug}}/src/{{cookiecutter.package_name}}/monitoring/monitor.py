@@ -36,7 +36,7 @@ from ..tracking.tag_keys import (
     promotion_metric_tag,
 )
 from .batch_tally import Tally, tally
-from .decay import Decay, measured
+from .decay import Decay, check_labels, measured
 
 CHUNK_ROWS = 50_000
 
@@ -96,6 +96,8 @@ def monitor(settings: Settings, request: MonitorRequest,
         profile = _reference(metadata, version)
         counts = tally(request.source, model, schema, profile, settings.data.target,
                        request.chunk_rows, show)  # fmt: skip
+        if settings.task == "classification" and counts.labelled is not None:
+            check_labels(counts.labelled[0], getattr(model, "classes_", None), settings.data.target)
         watched = _compared(settings, version, profile, counts)
         if request.record:
             watched = _with_run(watched, record(client, settings, watched, request.source))

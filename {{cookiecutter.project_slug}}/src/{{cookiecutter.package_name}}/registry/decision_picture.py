@@ -7,10 +7,10 @@ with `confidence = 0`), the challenger's score against `min_value`. Right: per c
 model's F1 on the holdout (classification), or the distribution of each model's absolute errors
 (regression): where the challenger wins and loses.
 
-Promote logs no runs (the CI user may only read the experiment and edit the model), so the
-picture is a file on the machine that decided: `[MLOPS_DECISIONS_DIR or .mlops/decisions]/`,
-named after the model, the version and the time, and named in the version's promotion record
-and in the job summary, which also carries the distribution as a text histogram.
+The picture is saved on the machine that decided (`[MLOPS_DECISIONS_DIR or .mlops/decisions]/`,
+named after the model, the version and the time) before anything moves, then logged with the
+decision's run (`decision_log`); both are named in the version's promotion record and in the job
+summary, which also carries the distribution as a text histogram (a summary shows no image).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 The holdout is used here and nowhere else in the choice of a model: candidates were ranked by
 their validation score, so the challenger meets these rows for the first time. Both models are
 scored by the project's own metrics, the improvement's uncertainty is estimated with a paired
-bootstrap (`paired_bootstrap`), and `gates` decides. Promote logs no runs, so the CI user needs only
-READ on the experiment.
+bootstrap (`paired_bootstrap`), and `gates` decides. Every decision (dry runs and refusals too)
+is one run of the decisions experiment (`decision_log`), with its picture: the CI user writes
+there, and only reads the experiment that holds the candidates.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..tracking.tag_keys import (
     promotion_metric_tag,
 )
 from .approvers import check_approvers, now_utc
+from .decision_log import Logged, log_decision
 from .decision_picture import draw, save, text_histogram
 from .gates import GateCheck, all_hold, check_gates, failed_names
 from .paired_bootstrap import Improvement, paired_bootstrap
@@ -60,6 +62,7 @@ class Verdict:
     holdout: tuple | None = field(default=None, repr=False)
     """(target, challenger's predictions, champion's or None): what the picture draws."""
     picture: Path | None = None
+    logged: Logged | None = None
 
     @property
     def passed(self) -> bool:
@@ -97,6 +100,8 @@ class Verdict:
             parts.append(render(self.gates_table()))
         if self.picture is not None:
             parts.append(f"decision picture: {self.picture}")
+        if self.logged is not None:
+            parts.append(self.logged.line())
         return parts
 
     def markdown(self, name: str) -> str:
@@ -193,6 +198,7 @@ def promote(settings: Settings, dry_run: bool = False, without_champion: bool = 
         verdict.data_note = note
         verdict.replaced = champion if without_champion else None
         verdict.picture = _picture(settings, registry.name, verdict, dry_run)
+        verdict.logged = log_decision(registry.client, settings, registry.name, verdict, dry_run)
         if not verdict.passed:
             verdict.outcome = f"{CHAMPION} stays: {verdict.refusal}"
         elif dry_run:
@@ -277,6 +283,7 @@ def _promotion_tags(verdict: Verdict) -> dict[str, str]:
         "improvement_lower_bound": improvement.lower_bound if improvement else None,
         "workflow_run": workflow_run_url(),
         "picture": verdict.picture.name if verdict.picture else None,
+        "decision_run": verdict.logged.run_id if verdict.logged else None,
     }
     primary = verdict.primary
     return {

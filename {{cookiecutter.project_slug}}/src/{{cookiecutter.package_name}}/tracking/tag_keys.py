@@ -14,7 +14,8 @@ USER_TAG = "mlflow.user"
 # --- run tags: the project's ------------------------------------------------------------------
 KIND_TAG = "mlops.kind"
 """train, trial (a tune child), tune (a tune parent), predict (a batch `mlops predict` scored),
-monitor (a batch `mlops monitor` compared with the champion's reference)."""
+monitor (a batch `mlops monitor` compared with the champion's reference), decision (a promote
+decision, in the decisions experiment)."""
 WHERE_TAG = "mlops.where"
 UV_LOCK_TAG = "mlops.uv_lock_sha256"
 CANDIDATE_TAG = "mlops.candidate"
@@ -47,6 +48,11 @@ PREDICT_INPUT_DIGEST_TAG = "mlops.predict.input_sha256"
 MONITOR_MODEL_TAG = "mlops.monitor.model"
 """On a monitor run: `<name> v<version>` whose reference profile the batch was compared with."""
 MONITOR_INPUT_TAG = "mlops.monitor.input"
+DECISION_MODEL_TAG = "mlops.decision.model"
+"""On a decision run: `<name> v<version>` of the challenger judged."""
+DECISION_VERDICT_TAG = "mlops.decision.verdict"
+"""`promote` (the gates held) or `refuse`; whether the aliases moved is the version's record."""
+DECISION_DRY_RUN_TAG = "mlops.decision.dry_run"
 
 # --- model version tags -----------------------------------------------------------------------
 SOURCE_RUN_TAG = "mlops.source_run"
@@ -58,7 +64,8 @@ REGISTERED_AT_TAG = "mlops.registered_at"
 WORKFLOW_RUN_TAG = "mlops.workflow_run"
 PROMOTION_RECORD_TAG = "mlops.promotion"
 """On a promoted version, one JSON record (one request, not one per fact): by, at (UTC), the
-holdout scores, the improvement and its lower bound, the Actions run."""
+holdout scores, the improvement and its lower bound, the Actions run, the decision's picture
+and run."""
 ROLLED_BACK_BY_TAG = "mlops.rolled_back_by"
 ROLLED_BACK_AT_TAG = "mlops.rolled_back_at"
 
