@@ -46,6 +46,10 @@ PHASES = {  # phase: (file name, function) pairs whose cumulative times add up t
     "load": [("model_files.py", "load")],
     "score and bootstrap": [("metrics.py", "score"), ("paired_bootstrap.py", "paired_bootstrap")],
     "registry": [("client.py", "get_model_version_by_alias")],
+    "draw and log the decision": [
+        ("decision_picture.py", "draw"),
+        ("decision_log.py", "log_decision"),
+    ],
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 from ..settings import Settings
 from ..tracking.connection import run_url
@@ -50,8 +51,8 @@ class Logged:
 def log_decision(
     client: MlflowClient, settings: Settings, name: str, verdict, dry_run: bool
 ) -> Logged:
-    """Four requests after the experiment's lookup: the run with its tags, figures and
-    parameters, the picture, the end. Only a refusal of the grant is tolerated."""
+    """Five requests: the experiment's lookup, the run with its tags, its figures and
+    parameters, the picture, the run's end. Only a refusal of the grant is tolerated."""
     experiment_name = settings.tracking.decisions_experiment
     try:
         experiment_id = ensure_experiment(client, experiment_name)
@@ -69,8 +70,9 @@ def log_decision(
     metrics = [Metric(key, value, now, 0) for key, value in figures(verdict).items()]
     params = [Param(key, value) for key, value in parameters(settings, verdict).items()]
     client.log_batch(run_id, metrics=metrics, params=params)
-    if verdict.picture is not None:
-        client.log_artifact(run_id, str(verdict.picture), PICTURE_FOLDER)
+    if verdict.picture is not None:  # to the run's own location: no lookup of the run first
+        artifacts = get_artifact_repository(run.info.artifact_uri, tracking_uri=client.tracking_uri)
+        artifacts.log_artifact(str(verdict.picture), PICTURE_FOLDER)
     client.set_terminated(run_id)
     return Logged(run_id, run_url(client.tracking_uri, experiment_id, run_id))
 
