@@ -6,10 +6,13 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from {{ cookiecutter.package_name }}.errors import BadInput
 from {{ cookiecutter.package_name }}.profiles.reference import (
+    PREDICTION,
     binned,
     column_profile,
     readable,
@@ -39,6 +42,12 @@ def test_the_profile_is_kilobytes_of_json_whatever_the_rows():
     assert profile["rows"] == 5_000 and profile["columns"]["spend"]["missing"] == 500
     assert len(profile["columns"]["store"]["values"]) == 50
     assert profile["columns"]["store"]["other"] > 0
+
+
+def test_a_column_named_like_the_predictions_is_refused():
+    frame = training_part().rename(columns={"visits": PREDICTION})
+    with pytest.raises(BadInput, match=r"column '\(prediction\)' has the name mlops monitor"):
+        reference_profile(frame, ["spend"], np.zeros(len(frame)), "classification", 50)
 
 
 def test_training_rows_counted_again_give_the_reference_counts():

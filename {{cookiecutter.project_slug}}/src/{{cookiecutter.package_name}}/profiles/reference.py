@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInput
+
 PROFILE_KEY = "reference_profile"
 FORMAT = 1
 DECILES = np.linspace(0, 1, 11)[1:-1]
 PREDICTION = "(prediction)"
-"""The name the predictions go by in a comparison: no column of a CSV header is spelled so."""
+"""The name the predictions go by in a comparison; a feature column of that name is refused."""
 
 ColumnProfile = dict[str, Any]
 
@@ -30,6 +32,9 @@ ColumnProfile = dict[str, Any]
 def reference_profile(features: pd.DataFrame, numeric: Iterable[str], predictions,
                       task: str, max_categories: int) -> dict[str, Any]:  # fmt: skip
     """The profile of the training part and of its out-of-fold predictions."""
+    if PREDICTION in features.columns:
+        raise BadInput(f"column {PREDICTION!r} has the name mlops monitor gives the model's "
+                       "predictions: rename it in the table")  # fmt: skip
     numbers = set(numeric)
     return {
         "format": FORMAT,
