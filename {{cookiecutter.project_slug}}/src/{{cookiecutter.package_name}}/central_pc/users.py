@@ -141,27 +141,46 @@ def _check_role(role: str) -> None:
         raise BadInput(f"unknown role {role!r} ({', '.join(ROLES)})")
 
 
+@contextmanager
+def _granting(settings: Settings) -> Iterator[tuple]:
+    """As the admin: MLflow's auth client, and the resources a role grants on, created first."""
+    who = admin(settings)
+    with session(who):
+        resources = ensure_resources(MlflowClient(tracking_uri=who.url), settings)
+        yield auth_client(who.url), resources
+
+
+def _grant_role(client, name: str, role: str, resources: dict, replacing: bool = False) -> None:
+    """Each of the role's grants; `replacing` first revokes what the user holds there (MLflow
+    refuses a second grant on one resource)."""
+    for kind, permission in ROLES[role].items():
+        resource_type, resource = RESOURCE_TYPES.get(kind, kind), resources[kind]
+        if replacing:
+            try:
+                client.revoke_user_permission(name, resource_type, resource)
+            except MlflowException as exc:
+                if _code(exc) != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+        client.grant_user_permission(name, resource_type, resource, permission)
+
+
 def add_user(settings: Settings, name: str, role: str, password: str) -> str:
     """Create the user and grant the role; nothing is left behind when a step fails."""
     check_username(name)
     check_password(password)
     _check_role(role)
-    who = admin(settings)
-    with session(who):
-        resources = ensure_resources(MlflowClient(tracking_uri=who.url), settings)
-        client = auth_client(who.url)
+    with _granting(settings) as (client, resources):
         try:
             client.create_user(name, password)
         except MlflowException as exc:
             if _code(exc) == "RESOURCE_ALREADY_EXISTS":
                 raise BadInput(
-                    f"user {name!r} already exists (mlops server set-password, or remove-user)"
+                    f"user {name!r} already exists (mlops server set-role, set-password, or "
+                    "remove-user)"
                 ) from None
             raise
         try:
-            for kind, permission in ROLES[role].items():
-                resource_type = RESOURCE_TYPES.get(kind, kind)
-                client.grant_user_permission(name, resource_type, resources[kind], permission)
+            _grant_role(client, name, role, resources)
         except BaseException:
             client.delete_user(name)
             raise
@@ -169,26 +188,16 @@ def add_user(settings: Settings, name: str, role: str, password: str) -> str:
 
 
 def set_role(settings: Settings, name: str, role: str) -> str:
-    """Give an existing user exactly the role's grants on the team's resources: each grant is
-    replaced (MLflow refuses a second grant on one resource), so a rerun changes nothing."""
+    """Give an existing user exactly the role's grants on the team's resources: a rerun
+    changes nothing, and a project upgrade's new grants reach users made before it."""
     check_username(name)
     _check_role(role)
-    who = admin(settings)
-    with session(who):
-        resources = ensure_resources(MlflowClient(tracking_uri=who.url), settings)
-        client = auth_client(who.url)
+    with _granting(settings) as (client, resources):
         try:
             client.get_user(name)
         except MlflowException as exc:
             raise _missing_user(exc, name) from None
-        for kind, permission in ROLES[role].items():
-            resource_type = RESOURCE_TYPES.get(kind, kind)
-            try:
-                client.revoke_user_permission(name, resource_type, resources[kind])
-            except MlflowException as exc:
-                if _code(exc) != "RESOURCE_DOES_NOT_EXIST":
-                    raise
-            client.grant_user_permission(name, resource_type, resources[kind], permission)
+        _grant_role(client, name, role, resources, replacing=True)
     return f"{name!r} is now {role}: {_grants(role)} ({_names(settings)})"
 
 
