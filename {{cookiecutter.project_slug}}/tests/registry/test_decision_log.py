@@ -8,6 +8,7 @@ import pytest
 from mlflow.server import get_app_client
 
 from {{ cookiecutter.package_name }}.central_pc.users import set_role
+from {{ cookiecutter.package_name }}.registry.decision_log import log_decision
 from {{ cookiecutter.package_name }}.registry.promotion import promote
 from {{ cookiecutter.package_name }}.tracking.model_registry import CHAMPION
 
@@ -100,3 +101,15 @@ def test_a_ci_user_without_the_grant_still_decides_and_is_told_the_command(
     challenger(team, weak(team))
     login("ci")
     assert promote(team).logged.run_id, "set-role gave back the grant"
+
+
+def test_a_decision_cut_off_midway_leaves_no_running_run(team, login, tmp_path):
+    challenger(team, 1)
+    verdict = promote(team, dry_run=True)
+    verdict.picture = tmp_path / "deleted-meanwhile.png"
+    admin = login("admin")
+    with pytest.raises(OSError):
+        log_decision(admin, team, team.model.registered_name, verdict, dry_run=True)
+    decisions = admin.get_experiment_by_name(team.tracking.decisions_experiment).experiment_id
+    newest = admin.search_runs([decisions], order_by=["attributes.start_time DESC"])[0]
+    assert newest.info.run_id != verdict.logged.run_id and newest.info.status == "FAILED"

@@ -13,6 +13,7 @@ grants the right (`mlops server set-role <user> --role ci`).
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 from mlflow import MlflowClient
@@ -66,15 +67,24 @@ def log_decision(
         return Logged(missing=f"the CI user may not write to {experiment_name!r}: "
                               "mlops server set-role <user> --role ci")  # fmt: skip
     run_id = run.info.run_id
+    try:
+        _fill(client, run, settings, verdict)
+    except BaseException:
+        with suppress(Exception):  # the first failure is the one to report
+            client.set_terminated(run_id, "FAILED")  # no run stays RUNNING; nothing moves
+        raise
+    client.set_terminated(run_id)
+    return Logged(run_id, run_url(client.tracking_uri, experiment_id, run_id))
+
+
+def _fill(client: MlflowClient, run, settings: Settings, verdict) -> None:
     now = int(time.time() * 1000)
     metrics = [Metric(key, value, now, 0) for key, value in figures(verdict).items()]
     params = [Param(key, value) for key, value in parameters(settings, verdict).items()]
-    client.log_batch(run_id, metrics=metrics, params=params)
+    client.log_batch(run.info.run_id, metrics=metrics, params=params)
     if verdict.picture is not None:  # to the run's own location: no lookup of the run first
         artifacts = get_artifact_repository(run.info.artifact_uri, tracking_uri=client.tracking_uri)
         artifacts.log_artifact(str(verdict.picture), PICTURE_FOLDER)
-    client.set_terminated(run_id)
-    return Logged(run_id, run_url(client.tracking_uri, experiment_id, run_id))
 
 
 def forbidden(exc: MlflowException) -> bool:
